@@ -1,0 +1,185 @@
+"""``camera_source`` node: publishes camera frames (sensor_msgs/Image rgb8 + CameraInfo).
+
+Frames come from :mod:`sqgan_ros.ros.frame_sources` (video file, image folder, V4L2 device,
+test pattern or synthetic street scenes). Sources with exact labels (synthetic) also publish
+them as a mono8 Image on ``labels_topic`` with the same header, so the encoder can take "labels
+from a topic" instead of running a segmenter::
+
+    source --read()--> Frame --+--> image_topic        sensor_msgs/Image rgb8
+                               +--> camera_info_topic  sensor_msgs/CameraInfo (uncalibrated)
+                               +--> labels_topic       sensor_msgs/Image mono8 (if labelled)
+
+Run: ``ros2 run sqgan_ros camera_source --ros-args -p source:=pattern -p rate_hz:=5.0``.
+The node stops by itself (exit 0) when a non-looping source ends or ``max_frames`` is reached.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from sensor_msgs.msg import CameraInfo, Image
+
+from sqgan_ros.ros.frame_sources import FrameSource, FrameSourceError, open_source
+from sqgan_ros.ros.image_conversion import numpy_to_image
+
+__all__ = ["CameraSourceNode", "main"]
+
+
+class CameraSourceNode(Node):
+    """Publishes frames of one source at a fixed rate.
+
+    Parameters (read-only after start):
+        source (str): ``synthetic[:SEED]`` (default), ``pattern``, ``/dev/videoN``, folder, video.
+        rate_hz (float): publish rate, (0, 1000].
+        loop (bool): restart a finite source at its end.
+        width, height (int): resize frames to this size; 0 keeps the source's size (both or neither).
+        frame_id (str): header.frame_id of everything published.
+        image_topic, camera_info_topic, labels_topic (str): topic names.
+        start_index (int): first frame of the source.
+        max_frames (int): stop after this many frames; 0 = unlimited.
+        seed (int): synthetic scene seed (when ``source`` is plain ``synthetic``).
+        qos_depth (int): publisher queue depth (reliable publishers, so best-effort sensor-data
+            subscribers and reliable ones both match).
+
+    Attributes:
+        finished: a Future completed when the source is exhausted or max_frames reached.
+        published: number of frames published so far.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("camera_source", **kwargs)
+        self._declare()
+        get = self.get_parameter
+        width, height = get("width").value, get("height").value
+        if (width == 0) != (height == 0):
+            raise ValueError(f"set both width and height, or neither (got width={width}, height={height})")
+        size = (height, width) if width else None
+        self._frame_id: str = get("frame_id").value
+        self._max_frames: int = get("max_frames").value
+        self._source: FrameSource = open_source(
+            get("source").value, size=size, loop=get("loop").value,
+            start_index=get("start_index").value, seed=get("seed").value)
+        qos = QoSProfile(depth=get("qos_depth").value, reliability=ReliabilityPolicy.RELIABLE)
+        self._image_pub = self.create_publisher(Image, get("image_topic").value, qos)
+        self._info_pub = self.create_publisher(CameraInfo, get("camera_info_topic").value, qos)
+        self._labels_pub = None
+        if self._source.has_labels:
+            self._labels_pub = self.create_publisher(Image, get("labels_topic").value, qos)
+        self.finished = Future()
+        self.published = 0
+        self._timer = self.create_timer(1.0 / get("rate_hz").value, self._tick)
+        self.get_logger().info(
+            f"publishing {self._source!r} at {get('rate_hz').value:g} Hz on {self._image_pub.topic_name}"
+            + (f" (+ labels on {self._labels_pub.topic_name})" if self._labels_pub else ""))
+
+    def _declare(self) -> None:
+        def desc(text: str, **extra) -> ParameterDescriptor:
+            return ParameterDescriptor(description=text, read_only=True, **extra)
+
+        non_negative = [IntegerRange(from_value=0, to_value=2**31 - 1, step=1)]
+        size_range = [IntegerRange(from_value=0, to_value=16384, step=1)]
+        self.declare_parameter("source", "synthetic", desc(
+            "pattern | synthetic[:SEED] | /dev/videoN | N | image folder | video file"))
+        self.declare_parameter("rate_hz", 10.0, desc(
+            "publish rate in Hz", floating_point_range=[FloatingPointRange(from_value=0.01, to_value=1000.0)]))
+        self.declare_parameter("loop", True, desc("restart folders and video files at their end"))
+        self.declare_parameter("width", 0, desc("output width in pixels; 0 = source size", integer_range=size_range))
+        self.declare_parameter("height", 0, desc("output height in pixels; 0 = source size", integer_range=size_range))
+        self.declare_parameter("frame_id", "camera", desc("header.frame_id of published messages"))
+        self.declare_parameter("image_topic", "camera/image_raw", desc("sensor_msgs/Image rgb8 topic"))
+        self.declare_parameter("camera_info_topic", "camera/camera_info", desc("sensor_msgs/CameraInfo topic"))
+        self.declare_parameter("labels_topic", "camera/labels", desc("mono8 label map topic (labelled sources)"))
+        self.declare_parameter("start_index", 0, desc("first frame of the source", integer_range=non_negative))
+        self.declare_parameter("max_frames", 0, desc("stop after this many frames; 0 = unlimited",
+                                                     integer_range=non_negative))
+        self.declare_parameter("seed", 0, desc("synthetic scene seed", integer_range=non_negative))
+        self.declare_parameter("qos_depth", 5, desc(
+            "publisher queue depth", integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)]))
+
+    def _tick(self) -> None:
+        if self.finished.done():
+            return
+        try:
+            frame = self._source.read()
+        except FrameSourceError as exc:
+            self.get_logger().error(str(exc))
+            self._finish(exc)
+            return
+        if frame is None:
+            self.get_logger().info(f"source ended after {self.published} frames")
+            self._finish()
+            return
+        header = Image().header
+        header.stamp = self.get_clock().now().to_msg()
+        header.frame_id = self._frame_id
+        image_msg = numpy_to_image(frame.image, "rgb8", header)
+        self._image_pub.publish(image_msg)
+        self._info_pub.publish(self._camera_info(header, image_msg.height, image_msg.width))
+        if self._labels_pub is not None and frame.labels is not None:
+            self._labels_pub.publish(numpy_to_image(frame.labels, "mono8", header))
+        self.published += 1
+        if self._max_frames and self.published >= self._max_frames:
+            self.get_logger().info(f"max_frames={self._max_frames} reached")
+            self._finish()
+
+    @staticmethod
+    def _camera_info(header, height: int, width: int) -> CameraInfo:
+        """CameraInfo for an uncalibrated camera: sizes set, K/P all zero (REP 104)."""
+        info = CameraInfo()
+        info.header = header
+        info.height, info.width = height, width
+        info.distortion_model = "plumb_bob"
+        info.d = [0.0] * 5
+        return info
+
+    def _finish(self, error: Exception | None = None) -> None:
+        self._timer.cancel()
+        if error is None:
+            self.finished.set_result(self.published)
+        else:
+            self.finished.set_exception(error)
+
+    def destroy_node(self) -> None:
+        """Close the source, then destroy the node."""
+        self._source_close()
+        super().destroy_node()
+
+    def _source_close(self) -> None:
+        source = getattr(self, "_source", None)
+        if source is not None:
+            source.close()
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``ros2 run sqgan_ros camera_source``; returns the exit status.
+
+    Args:
+        args: command line (ROS arguments included); None means ``sys.argv``.
+    """
+    rclpy.init(args=args)
+    node: CameraSourceNode | None = None
+    try:
+        node = CameraSourceNode()
+        rclpy.spin_until_future_complete(node, node.finished)
+        if node.finished.done() and node.finished.exception() is not None:
+            return 1
+        return 0
+    except (KeyboardInterrupt, ExternalShutdownException):
+        return 0
+    except (FrameSourceError, ValueError) as exc:
+        print(f"camera_source: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
