@@ -1,0 +1,313 @@
+"""Train the bundled segmenter (:class:`~sqgan_ros.segmentation.network.SegNet`) on synthetic scenes.
+
+Usage::
+
+    python -m sqgan_ros.segmentation.train --out models/segmenter.safetensors --minutes 20
+
+Data flow::
+
+    render_scene(seed) x pool  ->  uint8 pool in memory (rendered once)
+      -> batch of random scaled crops + h-flip + colour jitter + noise (torch, in place)
+      -> SegNet -> class-balanced cross-entropy (ENet weights x extra weight on small key classes)
+      -> AdamW, linear warm-up then cosine decay over the wall-clock budget
+    val: full 256x512 frames from a disjoint seed range -> confusion matrix -> per-class IoU, mIoU
+
+Runs on one CPU thread by default (``--threads``), so it can share a small machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from sqgan_ros.labels import CLASS_INDEX, CLASS_NAMES, NUM_CLASSES, UNLABELLED
+from sqgan_ros.segmentation.bundled import save_segnet
+from sqgan_ros.segmentation.network import SegNet, SegNetConfig
+
+#: Seeds of the validation frames start here (training uses 0, 1, 2, ...).
+VAL_SEED_OFFSET = 10_000_000
+#: Extra loss weight on small classes that matter for teleoperation.
+KEY_CLASS_BOOST: dict[str, float] = {
+    "traffic_light": 2.0, "traffic_sign": 2.0, "person": 2.0, "rider": 2.0,
+    "pole": 1.5, "bicycle": 1.5, "motorcycle": 1.5,
+}
+
+Renderer = Callable[[int, tuple[int, int]], tuple[np.ndarray, np.ndarray]]
+
+
+def default_renderer() -> Renderer:
+    """``sqgan_ros.data.synthetic.render_scene`` (imported lazily: it is another module's)."""
+    from sqgan_ros.data.synthetic import render_scene
+
+    return lambda seed, size: render_scene(seed, size=size)
+
+
+def render_pool(renderer: Renderer, seeds: Sequence[int], size: tuple[int, int],
+                max_seconds: float | None = None, log: Callable[[str], None] = print
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Render frames into memory: ``images uint8 [N, H, W, 3]``, ``labels uint8 [N, H, W]``.
+
+    Args:
+        renderer: ``(seed, size) -> (image, labels)``.
+        seeds: frames to render, in order.
+        size: ``(H, W)``.
+        max_seconds: stop early (keeping what was rendered) after this long.
+        log: progress sink.
+    """
+    images = np.empty((len(seeds), size[0], size[1], 3), np.uint8)
+    labels = np.empty((len(seeds), size[0], size[1]), np.uint8)
+    start = time.monotonic()
+    count = 0
+    for count, seed in enumerate(seeds, 1):
+        image, label = renderer(int(seed), size)
+        if image.shape != images.shape[1:] or label.shape != labels.shape[1:]:
+            raise ValueError(f"renderer returned {image.shape}/{label.shape}, expected size {size}")
+        images[count - 1], labels[count - 1] = image, label
+        elapsed = time.monotonic() - start
+        if count % 200 == 0:
+            log(f"rendered {count}/{len(seeds)} frames in {elapsed:.0f} s")
+        if max_seconds is not None and elapsed > max_seconds:
+            log(f"render budget reached: {count} frames in {elapsed:.0f} s")
+            break
+    return images[:count], labels[:count]
+
+
+def class_weights(labels: np.ndarray, boost: dict[str, float] | None = None, cap: float = 10.0) -> torch.Tensor:
+    """Class-balanced cross-entropy weights ``w_c = 1 / ln(1.02 + p_c)`` (ENet), times ``boost``.
+
+    Normalised so that the pixel-weighted mean weight is 1; absent classes get 0; capped at ``cap``.
+
+    Args:
+        labels: uint8 label maps (any shape).
+        boost: ``{class_name: factor}``; defaults to :data:`KEY_CLASS_BOOST`.
+        cap: upper bound after normalisation.
+    """
+    counts = np.bincount(labels.reshape(-1), minlength=NUM_CLASSES)[:NUM_CLASSES].astype(np.float64)
+    freq = counts / max(counts.sum(), 1.0)
+    weights = np.where(counts > 0, 1.0 / np.log(1.02 + freq), 0.0)
+    for name, factor in (KEY_CLASS_BOOST if boost is None else boost).items():
+        weights[CLASS_INDEX[name]] *= factor
+    weights /= max((weights * freq).sum(), 1e-12)
+    return torch.tensor(np.minimum(weights, cap), dtype=torch.float32)
+
+
+def sample_batch(images: np.ndarray, labels: np.ndarray, batch: int, crop: tuple[int, int],
+                 rng: np.random.Generator, scale: tuple[float, float] = (0.6, 1.4)
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Random scaled crops (bilinear image / nearest labels) with flips and colour jitter.
+
+    Args:
+        images: pool ``uint8 [N, H, W, 3]``.
+        labels: pool ``uint8 [N, H, W]``.
+        batch: crops per batch.
+        crop: output ``(h, w)``.
+        rng: random generator.
+        scale: zoom range (``>1`` magnifies: a smaller window is resized up to ``crop``).
+
+    Returns:
+        ``float32 [B, 3, h, w]`` in ``[0, 1]`` and ``int64 [B, h, w]``.
+    """
+    n, height, width = labels.shape
+    ch, cw = crop
+    xs = torch.empty((batch, 3, ch, cw))
+    ys = torch.empty((batch, ch, cw), dtype=torch.long)
+    for b in range(batch):
+        i = int(rng.integers(n))
+        zoom = float(np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))))
+        wh = min(height, max(8, round(ch / zoom)))
+        ww = min(width, max(8, round(cw / zoom)))
+        top = int(rng.integers(0, height - wh + 1))
+        left = int(rng.integers(0, width - ww + 1))
+        img = torch.from_numpy(images[i, top:top + wh, left:left + ww]).permute(2, 0, 1)[None].float()
+        lab = torch.from_numpy(labels[i, top:top + wh, left:left + ww])[None, None].float()
+        img = F.interpolate(img, size=crop, mode="bilinear", align_corners=False,
+                            antialias=wh > ch)
+        lab = F.interpolate(lab, size=crop, mode="nearest")
+        if rng.random() < 0.5:
+            img, lab = img.flip(-1), lab.flip(-1)
+        xs[b], ys[b] = img[0] / 255.0, lab[0, 0].long()
+    # colour jitter: brightness, contrast, saturation, per-channel gain, gamma, noise
+    b = batch
+    gain = torch.from_numpy(rng.uniform(0.6, 1.4, (b, 1, 1, 1))).float()
+    tint = torch.from_numpy(rng.uniform(0.9, 1.1, (b, 3, 1, 1))).float()
+    mean = xs.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = torch.from_numpy(rng.uniform(0.7, 1.3, (b, 1, 1, 1))).float()
+    xs = (xs - mean) * contrast + mean
+    grey = xs.mean(dim=1, keepdim=True)
+    sat = torch.from_numpy(rng.uniform(0.6, 1.4, (b, 1, 1, 1))).float()
+    xs = (xs - grey) * sat + grey
+    xs = (xs * gain * tint).clamp_(0.0, 1.0)
+    gamma = torch.from_numpy(rng.uniform(0.8, 1.25, (b, 1, 1, 1))).float()
+    xs = xs.pow(gamma)
+    sigma = torch.from_numpy(rng.uniform(0.0, 0.03, (b, 1, 1, 1))).float()
+    xs = (xs + sigma * torch.randn_like(xs)).clamp_(0.0, 1.0)
+    return xs, ys
+
+
+def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """``[C, C]`` int64 counts, rows = target class, columns = predicted class."""
+    pred = np.asarray(pred, dtype=np.int64).reshape(-1)
+    target = np.asarray(target, dtype=np.int64).reshape(-1)
+    if pred.shape != target.shape:
+        raise ValueError(f"pred and target differ in size: {pred.shape} vs {target.shape}")
+    valid = (target >= 0) & (target < num_classes) & (pred >= 0) & (pred < num_classes)
+    idx = target[valid] * num_classes + pred[valid]
+    return np.bincount(idx, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def iou_from_confusion(conf: np.ndarray, ignore: Sequence[int] = (UNLABELLED,)) -> tuple[dict[str, float], float]:
+    """Per-class IoU (classes present in the target or predictions) and their mean.
+
+    Classes in ``ignore`` (default: unlabelled) are left out of the table and the mean.
+    """
+    tp = np.diag(conf).astype(np.float64)
+    union = conf.sum(0) + conf.sum(1) - tp
+    per_class = {CLASS_NAMES[c]: float(tp[c] / union[c])
+                 for c in range(conf.shape[0]) if c not in ignore and conf[c].sum() > 0}
+    miou = float(np.mean(list(per_class.values()))) if per_class else float("nan")
+    return per_class, miou
+
+
+@torch.inference_mode()
+def evaluate(net: SegNet, images: np.ndarray, labels: np.ndarray, batch: int = 4) -> tuple[dict[str, float], float]:
+    """Per-class IoU and mIoU of ``net`` on full frames (resized to its input size if needed)."""
+    from sqgan_ros.segmentation.bundled import BundledSegmenter
+
+    segmenter = BundledSegmenter(net=net, device=next(net.parameters()).device)
+    was_training = net.training
+    net.eval()
+    conf = np.zeros((NUM_CLASSES, NUM_CLASSES), np.int64)
+    for start in range(0, len(images), batch):
+        x = torch.from_numpy(images[start:start + batch]).permute(0, 3, 1, 2).float() / 255.0
+        pred = segmenter.segment_batch(x).cpu().numpy()
+        conf += confusion_matrix(pred, labels[start:start + batch])
+    net.train(was_training)
+    return iou_from_confusion(conf)
+
+
+def format_iou_table(per_class: dict[str, float], miou: float) -> str:
+    """Markdown table of per-class IoU (percent) and the mean."""
+    lines = ["| class | IoU % |", "|---|---|"]
+    lines += [f"| {name} | {100 * iou:.1f} |" for name, iou in per_class.items()]
+    lines.append(f"| **mIoU** | **{100 * miou:.1f}** |")
+    return "\n".join(lines)
+
+
+def lr_at(progress: float, peak: float, warmup: float = 0.03) -> float:
+    """Linear warm-up to ``peak`` over the first ``warmup`` fraction, then cosine to 1 % of it."""
+    if progress < warmup:
+        return peak * max(progress / warmup, 0.02)
+    t = min(1.0, (progress - warmup) / (1.0 - warmup))
+    return peak * (0.01 + 0.99 * 0.5 * (1.0 + math.cos(math.pi * t)))
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 256x512, got {text!r}") from None
+    return h, w
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Command-line options of the trainer."""
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.segmentation.train", description=__doc__.split("\n")[0])
+    p.add_argument("--out", type=Path, required=True, help="output .safetensors file")
+    p.add_argument("--minutes", type=float, default=20.0, help="training wall-clock budget (excl. rendering)")
+    p.add_argument("--pool", type=int, default=2000, help="training frames rendered into memory")
+    p.add_argument("--render-minutes", type=float, default=10.0, help="cap on pool rendering time")
+    p.add_argument("--val", type=int, default=100, help="validation frames")
+    p.add_argument("--size", type=_parse_size, default=(256, 512), help="frame / network input size HxW")
+    p.add_argument("--crop", type=_parse_size, default=(128, 256), help="training crop HxW")
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--lr", type=float, default=4e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=float, default=5.0, help="minutes between quick val checks")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) -> dict:
+    """Train, evaluate, save; returns the info dict stored in the file.
+
+    Args:
+        argv: command-line arguments (default ``sys.argv[1:]``).
+        renderer: frame source (default: the synthetic street generator); tests pass a fake.
+    """
+    args = build_parser().parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    renderer = renderer or default_renderer()
+    start = time.monotonic()
+
+    def log(msg: str) -> None:
+        print(f"[{time.monotonic() - start:7.1f}s] {msg}", flush=True)
+
+    val_x, val_y = render_pool(renderer, range(VAL_SEED_OFFSET, VAL_SEED_OFFSET + args.val), args.size, log=log)
+    pool_x, pool_y = render_pool(renderer, range(args.seed * 1_000_000, args.seed * 1_000_000 + args.pool),
+                                 args.size, max_seconds=args.render_minutes * 60, log=log)
+    log(f"pool: {len(pool_x)} train frames, {len(val_x)} val frames at {args.size}")
+    weights = class_weights(pool_y)
+    log("class weights: " + ", ".join(f"{n}={w:.2f}" for n, w in zip(CLASS_NAMES, weights.tolist())))
+
+    net = SegNet(SegNetConfig(input_size=args.size)).train()
+    log(f"SegNet: {sum(p.numel() for p in net.parameters())} parameters")
+    decay = [p for n, p in net.named_parameters() if p.ndim > 1]
+    no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]
+    optim = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
+                               {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    budget = args.minutes * 60.0
+    train_start = time.monotonic()
+    next_eval = args.eval_every * 60.0
+    step, loss_avg = 0, None
+    while (elapsed := time.monotonic() - train_start) < budget:
+        lr = lr_at(elapsed / budget, args.lr)
+        for group in optim.param_groups:
+            group["lr"] = lr
+        x, y = sample_batch(pool_x, pool_y, args.batch, args.crop, rng)
+        loss = F.cross_entropy(net(x), y, weight=weights)
+        optim.zero_grad(set_to_none=True)
+        loss.backward()
+        optim.step()
+        step += 1
+        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+        if step % 50 == 0:
+            log(f"step {step} loss {loss_avg:.4f} lr {lr:.2e} ({step / max(elapsed, 1e-6):.2f} it/s)")
+        if elapsed > next_eval:
+            next_eval += args.eval_every * 60.0
+            _, miou = evaluate(net, val_x[:20], val_y[:20])
+            log(f"step {step}: quick val mIoU (20 frames) {100 * miou:.1f} %")
+    train_seconds = time.monotonic() - train_start
+    net.eval()
+    per_class, miou = evaluate(net, val_x, val_y)
+    log(f"final val mIoU over {len(val_x)} frames: {100 * miou:.2f} % after {step} steps")
+    print(format_iou_table(per_class, miou), flush=True)
+    info = {
+        "command": "python -m sqgan_ros.segmentation.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "train_seconds": round(train_seconds, 1),
+        "steps": step,
+        "pool_frames": int(len(pool_x)),
+        "val_frames": int(len(val_x)),
+        "val_seed_offset": VAL_SEED_OFFSET,
+        "val_miou": round(miou, 4),
+        "val_iou": {k: round(v, 4) for k, v in per_class.items()},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_segnet(args.out, net, info)
+    log(f"saved {args.out}: " + json.dumps({k: info[k] for k in ("val_miou", "steps", "train_seconds")}))
+    return info
+
+
+if __name__ == "__main__":
+    main()
