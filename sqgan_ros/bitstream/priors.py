@@ -1,0 +1,329 @@
+"""Entropy priors: frozen probability tables stored with the model.
+
+Run :meth:`EntropyPriors.from_statistics` on the symbols of the training set after training
+(the counterpart of CompressAI's ``update()``) and save the result with the model; the
+encode and decode functions take the priors as a required argument, so nothing can be coded
+without them. :meth:`EntropyPriors.uniform` gives tables for an untrained model.
+
+Per branch the priors hold:
+
+- ``codebook_size`` -- the decoder rejects indices outside ``[0, codebook_size)``;
+- ``index_counts`` -- uint32 frequency of each codebook index (floored at 1, so every index
+  is codable), the static model of :mod:`sqgan_ros.bitstream.entropy`;
+- ``position_odds`` -- int ``(NUM_CONTEXTS, NUM_DENSITY_BINS)`` fixed-point odds ratios of
+  the keep-mask model of :mod:`sqgan_ros.bitstream.positions`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import constriction
+import numpy as np
+
+from sqgan_ros.bitstream import positions as pos
+from sqgan_ros.bitstream.symbols import BRANCHES, FrameSymbols
+
+PRIORS_FORMAT: str = "sqgan_ros.entropy_priors"
+PRIORS_VERSION: int = 1
+#: Largest codebook the format accepts.
+MAX_CODEBOOK_SIZE: int = 1 << 16
+_MAX_COUNT: int = 2**32 - 1
+_RHO_BUCKETS = 1024  # histogram resolution of rho for fitting the position model
+_ODDS_PRIOR_VAR = 4.0  # Gaussian prior variance on log odds ratios (shrinks sparse cells to 1)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, copy=True)
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class BranchPriors:
+    """Tables of one branch.
+
+    Args:
+        codebook_size: number of codebook entries (1..65536).
+        index_counts: ``(codebook_size,)`` integer counts in ``[1, 2**32)``.
+        position_odds: ``(NUM_CONTEXTS, NUM_DENSITY_BINS)`` odds ratios in
+            ``[MIN_ODDS, MAX_ODDS]`` (``ODDS_ONE`` = 1.0).
+
+    Raises:
+        ValueError: a table has the wrong shape or values out of range.
+    """
+
+    codebook_size: int
+    index_counts: np.ndarray
+    position_odds: np.ndarray
+
+    def __post_init__(self) -> None:
+        if (not isinstance(self.codebook_size, (int, np.integer))
+                or not 1 <= self.codebook_size <= MAX_CODEBOOK_SIZE):
+            raise ValueError(f"codebook_size must be an int in [1, {MAX_CODEBOOK_SIZE}], "
+                             f"got {self.codebook_size!r}")
+        counts = np.asarray(self.index_counts)
+        if counts.shape != (self.codebook_size,) or counts.dtype.kind not in "iu":
+            raise ValueError(f"index_counts must be {self.codebook_size} integers, "
+                             f"got shape {counts.shape} dtype {counts.dtype}")
+        if counts.min() < 1 or counts.max() > _MAX_COUNT:
+            raise ValueError(f"index_counts must lie in [1, {_MAX_COUNT}]")
+        odds = np.asarray(self.position_odds)
+        shape = (pos.NUM_CONTEXTS, pos.NUM_DENSITY_BINS)
+        if odds.shape != shape or odds.dtype.kind not in "iu":
+            raise ValueError(f"position_odds must be integers of shape {shape}, "
+                             f"got shape {odds.shape} dtype {odds.dtype}")
+        if odds.min() < pos.MIN_ODDS or odds.max() > pos.MAX_ODDS:
+            raise ValueError(f"position_odds must lie in [{pos.MIN_ODDS}, {pos.MAX_ODDS}]")
+        object.__setattr__(self, "codebook_size", int(self.codebook_size))
+        object.__setattr__(self, "index_counts", _frozen(counts.astype(np.uint32)))
+        object.__setattr__(self, "position_odds", _frozen(odds.astype(np.int64)))
+
+    @functools.cached_property
+    def index_model(self) -> constriction.stream.model.Categorical:
+        """The static categorical model of the codebook indices."""
+        counts = self.index_counts.astype(np.float64)
+        return constriction.stream.model.Categorical(counts / counts.sum(), perfect=False)
+
+    def index_bits(self) -> np.ndarray:
+        """Ideal cost in bits of each codebook index under this model."""
+        counts = self.index_counts.astype(np.float64)
+        return -np.log2(counts / counts.sum())
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BranchPriors):
+            return NotImplemented
+        return (self.codebook_size == other.codebook_size
+                and np.array_equal(self.index_counts, other.index_counts)
+                and np.array_equal(self.position_odds, other.position_odds))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _check_codebook_sizes(codebook_sizes: Mapping[str, int]) -> dict[str, int]:
+    if not isinstance(codebook_sizes, Mapping):
+        raise TypeError(f"codebook_sizes must be a mapping, got {type(codebook_sizes).__name__}")
+    if set(codebook_sizes) != set(BRANCHES):
+        raise ValueError(f"codebook_sizes must have exactly the keys {BRANCHES}, "
+                         f"got {sorted(codebook_sizes)}")
+    sizes = {}
+    for name in BRANCHES:
+        size = codebook_sizes[name]
+        if not isinstance(size, (int, np.integer)) or not 1 <= size <= MAX_CODEBOOK_SIZE:
+            raise ValueError(f"codebook size of {name!r} must be in [1, {MAX_CODEBOOK_SIZE}], "
+                             f"got {size!r}")
+        sizes[name] = int(size)
+    return sizes
+
+
+class _PositionStatistics:
+    """Histogram of coded mask cells by (context, density bin, rho bucket) and outcome."""
+
+    def __init__(self) -> None:
+        shape = (pos.NUM_CONTEXTS, pos.NUM_DENSITY_BINS, _RHO_BUCKETS)
+        self.kept = np.zeros(shape, dtype=np.int64)
+        self.dropped = np.zeros(shape, dtype=np.int64)
+
+    def add(self, grid: tuple[int, int], positions: np.ndarray) -> None:
+        cells = pos.coded_cells(grid, positions)
+        if not cells.bits.size:
+            return
+        rho = (cells.remaining_k << 16) // cells.remaining_cells
+        flat = ((cells.contexts * pos.NUM_DENSITY_BINS
+                 + pos.density_bin(cells.remaining_k, cells.remaining_cells)) * _RHO_BUCKETS
+                + (rho * _RHO_BUCKETS >> 16))
+        size = self.kept.size
+        self.kept += np.bincount(flat, weights=cells.bits, minlength=size).astype(
+            np.int64).reshape(self.kept.shape)
+        self.dropped += np.bincount(flat, weights=1 - cells.bits, minlength=size).astype(
+            np.int64).reshape(self.kept.shape)
+
+    def fit_odds(self) -> np.ndarray:
+        """MAP logistic fit of log R per (context, bin) with offset logit(rho)."""
+        rho = (np.arange(_RHO_BUCKETS) + 0.5) / _RHO_BUCKETS
+        offset = np.log(rho / (1.0 - rho))
+        log_r = np.zeros(self.kept.shape[:2])
+        for _ in range(30):
+            p = 1.0 / (1.0 + np.exp(-(log_r[..., None] + offset)))
+            grad = (self.kept * (1.0 - p) - self.dropped * p).sum(-1) - log_r / _ODDS_PRIOR_VAR
+            hess = ((self.kept + self.dropped) * p * (1.0 - p)).sum(-1) + 1.0 / _ODDS_PRIOR_VAR
+            log_r += grad / hess
+        odds = np.round(np.exp(log_r) * pos.ODDS_ONE)
+        return np.clip(odds, pos.MIN_ODDS, pos.MAX_ODDS).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=True)
+class EntropyPriors:
+    """Frozen entropy tables of both branches (JSON-serialisable).
+
+    Args:
+        semantic: tables of the semantic branch.
+        image: tables of the image branch.
+    """
+
+    semantic: BranchPriors
+    image: BranchPriors
+
+    def __post_init__(self) -> None:
+        for name in BRANCHES:
+            if not isinstance(getattr(self, name), BranchPriors):
+                raise TypeError(f"{name} must be BranchPriors")
+
+    def branch(self, name: str) -> BranchPriors:
+        """Tables of the branch called ``name``."""
+        if name not in BRANCHES:
+            raise ValueError(f"unknown branch {name!r}; expected one of {BRANCHES}")
+        return getattr(self, name)
+
+    @property
+    def codebook_sizes(self) -> dict[str, int]:
+        """Codebook size per branch."""
+        return {name: self.branch(name).codebook_size for name in BRANCHES}
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @classmethod
+    def uniform(cls, codebook_sizes: Mapping[str, int]) -> EntropyPriors:
+        """Priors of an untrained model: uniform indices, enumerative position model.
+
+        Args:
+            codebook_sizes: codebook size per branch ("semantic", "image").
+        """
+        sizes = _check_codebook_sizes(codebook_sizes)
+        odds = np.full((pos.NUM_CONTEXTS, pos.NUM_DENSITY_BINS), pos.ODDS_ONE, dtype=np.int64)
+        return cls(**{name: BranchPriors(size, np.ones(size, dtype=np.uint32), odds)
+                      for name, size in sizes.items()})
+
+    @classmethod
+    def from_statistics(cls, symbols: Iterable[FrameSymbols],
+                        codebook_sizes: Mapping[str, int]) -> EntropyPriors:
+        """Learn the tables from symbols of the training set (run after training).
+
+        Index counts are the observed frequencies plus one (so every index stays codable),
+        scaled down if they would overflow uint32. Position odds ratios are a MAP logistic
+        fit per (neighbour context, density bin); cells with little data stay near 1.
+
+        Args:
+            symbols: frames produced by the trained transmitter (any grid sizes; INTRA).
+            codebook_sizes: codebook size per branch ("semantic", "image").
+
+        Raises:
+            ValueError: a symbol's index is outside its codebook.
+            TypeError: an item is not ``FrameSymbols``.
+        """
+        sizes = _check_codebook_sizes(codebook_sizes)
+        counts = {name: np.zeros(size, dtype=np.int64) for name, size in sizes.items()}
+        stats = {name: _PositionStatistics() for name in BRANCHES}
+        for frame in symbols:
+            if not isinstance(frame, FrameSymbols):
+                raise TypeError(f"expected FrameSymbols, got {type(frame).__name__}")
+            for name in BRANCHES:
+                branch = frame.branch(name)
+                if branch.k and branch.indices.max() >= sizes[name]:
+                    raise ValueError(f"{name} index {int(branch.indices.max())} is outside "
+                                     f"its codebook of size {sizes[name]}")
+                counts[name] += np.bincount(branch.indices, minlength=sizes[name])
+                stats[name].add(branch.grid, branch.positions)
+        tables = {}
+        for name in BRANCHES:
+            observed = counts[name]
+            scale = max(1.0, float(observed.max()) / (_MAX_COUNT - 1))
+            floored = np.floor(observed / scale).astype(np.int64) + 1
+            tables[name] = BranchPriors(sizes[name], floored, stats[name].fit_odds())
+        return cls(**tables)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form (plain ints and lists)."""
+        return {
+            "format": PRIORS_FORMAT,
+            "version": PRIORS_VERSION,
+            "position_model": pos.POSITION_MODEL_NAME,
+            "branches": {
+                name: {
+                    "codebook_size": self.branch(name).codebook_size,
+                    "index_counts": self.branch(name).index_counts.tolist(),
+                    "position_odds": self.branch(name).position_odds.tolist(),
+                }
+                for name in BRANCHES
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> EntropyPriors:
+        """Rebuild priors from :meth:`to_dict` output, validating everything.
+
+        Args:
+            data: the dictionary (e.g. parsed from a model file's JSON metadata).
+
+        Raises:
+            ValueError: the dictionary is not valid priors of this format version.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError(f"entropy priors must be a mapping, got {type(data).__name__}")
+        _expect_keys(data, {"format", "version", "position_model", "branches"}, "priors")
+        if data["format"] != PRIORS_FORMAT:
+            raise ValueError(f"not entropy priors (format {data['format']!r})")
+        if data["version"] != PRIORS_VERSION:
+            raise ValueError(f"unsupported entropy priors version {data['version']!r} "
+                             f"(this code reads {PRIORS_VERSION})")
+        if data["position_model"] != pos.POSITION_MODEL_NAME:
+            raise ValueError(f"unsupported position model {data['position_model']!r} "
+                             f"(this code uses {pos.POSITION_MODEL_NAME!r})")
+        branches = data["branches"]
+        if not isinstance(branches, Mapping):
+            raise ValueError("priors 'branches' must be a mapping")
+        _expect_keys(branches, set(BRANCHES), "priors 'branches'")
+        tables = {}
+        for name in BRANCHES:
+            entry = branches[name]
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"priors of branch {name!r} must be a mapping")
+            _expect_keys(entry, {"codebook_size", "index_counts", "position_odds"},
+                         f"priors of branch {name!r}")
+            size = entry["codebook_size"]
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise ValueError(f"{name} codebook_size must be an int, got {size!r}")
+            try:
+                tables[name] = BranchPriors(size, _int_array(entry["index_counts"]),
+                                            _int_array(entry["position_odds"]))
+            except ValueError as error:
+                raise ValueError(f"invalid priors of branch {name!r}: {error}") from None
+        return cls(**tables)
+
+
+def _expect_keys(mapping: Mapping[str, Any], keys: set[str], what: str) -> None:
+    missing, unknown = keys - set(mapping), set(mapping) - keys
+    if missing or unknown:
+        raise ValueError(f"{what}: missing keys {sorted(missing)}, unknown keys "
+                         f"{sorted(map(str, unknown))}")
+
+
+def _int_array(value: Any) -> np.ndarray:
+    """A nested list of plain ints as int64 (rejects floats, bools, ragged lists)."""
+    try:
+        array = np.array(value, dtype=object)
+    except ValueError as error:  # ragged nesting
+        raise ValueError(f"not a rectangular integer table ({error})") from None
+    if array.size == 0 or array.dtype != object or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in array.ravel()):
+        raise ValueError("tables must be non-empty nested lists of integers")
+    if any(not -2**63 <= v < 2**63 for v in array.ravel()):
+        raise ValueError("table value out of range")
+    return array.astype(np.int64)
+
+
+def ideal_index_bits(priors: BranchPriors, indices: np.ndarray) -> float:
+    """Ideal (information content) cost of indices under a branch's priors, in bits.
+
+    Args:
+        priors: tables of the branch.
+        indices: codebook indices.
+    """
+    return float(priors.index_bits()[np.asarray(indices, dtype=np.int64)].sum()) if len(
+        indices) else 0.0
+
+
+__all__ = ["BranchPriors", "EntropyPriors", "MAX_CODEBOOK_SIZE", "ideal_index_bits"]
