@@ -93,3 +93,37 @@ def test_ros2_launch_starts_the_graph(tmp_path: Path) -> None:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+# ----------------------------------------------------------------- the no-launch runner's plan
+def test_graph_plan_wires_robot_and_operator_namespaces() -> None:
+    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+
+    plans = {p.name: p for p in graph_plan(GraphOptions(model="", target_kbps=20.0, fps=5.0))}
+    assert set(plans) == {"camera_source", "sqgan_encoder", "sqgan_decoder"}
+    assert plans["sqgan_encoder"].namespace == "/robot"
+    assert plans["sqgan_encoder"].overrides["target_kbps"] == 20.0
+    assert plans["camera_source"].overrides["rate_hz"] == 5.0
+    dec = plans["sqgan_decoder"]
+    assert dec.namespace == "/operator"
+    assert dec.overrides["frame_topic"] == "/robot/sqgan/frame"
+    assert dec.overrides["camera_info_in_topic"] == "/robot/sqgan/camera_info"
+    cmd = node_command(plans["sqgan_encoder"], [Path("a.yaml")])
+    assert cmd[1:3] == ["-m", "sqgan_ros.ros.encoder_node"]
+    assert "__ns:=/robot" in cmd and "a.yaml" in cmd and "target_kbps:=20.0" in cmd
+    # An external camera: no camera_source, encoder on the given topic and its camera_info.
+    ext = {p.name: p for p in graph_plan(GraphOptions(source="", camera_topic="/cam/image_raw"))}
+    assert "camera_source" not in ext
+    assert ext["sqgan_encoder"].overrides["camera_info_topic"] == "/cam/camera_info"
+
+
+def test_runner_refuses_bad_config_and_missing_model(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("/**/sqgan_encoder:\n  ros__parameters:\n    class_weights:\n      dragon: 1.0\n")
+    run = [sys.executable, "-m", "sqgan_ros.ros.run_graph", "--duration", "1"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    res = subprocess.run(run + ["--config", str(bad)], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 2 and "dragon" in res.stderr
+    res = subprocess.run(run + ["--model", str(tmp_path / "none.safetensors")], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert res.returncode == 2 and "model file not found" in res.stderr

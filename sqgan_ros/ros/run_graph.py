@@ -1,0 +1,428 @@
+"""Run the teleop graph without launch_ros: camera source, encoder, decoder as processes + monitor.
+
+::
+
+    python -m sqgan_ros.ros.run_graph --config config/teleop.yaml [--source synthetic]
+        [--camera-topic T] [--model M] [--device auto] [--target-kbps 20] [--duration 60]
+        [--robot-ns robot] [--operator-ns operator] [--output teleop_out]
+
+    robot ns:     camera_source --camera/image_raw--> sqgan_encoder --sqgan/frame--+
+    operator ns:  sqgan_decoder <---------------------------------------------------+
+                     --> sqgan/image, sqgan/semantic, sqgan/decoder_stats --> monitor (this process)
+
+The same YAML file serves launch_ros (launch/teleop.launch.py builds its nodes from
+:func:`graph_plan` too) and this runner (``--ros-args --params-file``). The monitor prints
+rates, kbit/s and latency once a second and saves side-by-side PNGs (camera | reconstruction |
+semantic map) under the output folder. Ctrl-C stops every child; a child that dies is reported
+and stops the run with a non-zero status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["NodePlan", "GraphOptions", "graph_plan", "node_command", "main"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node of the graph, independent of how it is started.
+
+    Args:
+        executable: installed executable name (lib/sqgan_ros/<executable>).
+        module: Python module with ``main()`` (for the no-launch runner).
+        name: node name.
+        namespace: node namespace (absolute, e.g. ``/robot``).
+        overrides: parameter values that override the params file(s).
+    """
+
+    executable: str
+    module: str
+    name: str
+    namespace: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GraphOptions:
+    """What the launch file and the runner let the user choose.
+
+    Args:
+        source: camera_source spec (``synthetic``, ``pattern``, a video file, ``/dev/video0``);
+            empty = no camera_source node (use ``camera_topic`` from elsewhere).
+        camera_topic: image topic the encoder subscribes to (relative names resolve in the robot
+            namespace); its camera_info is the sibling ``camera_info`` topic.
+        model: model file for both nodes (empty = the params file / bundled default).
+        device: auto | cuda | cpu (empty = params file).
+        target_kbps: rate-control budget (None = params file).
+        segmenter: encoder segmenter (empty = params file).
+        robot_ns: namespace of the camera and encoder.
+        operator_ns: namespace of the decoder.
+        fps: camera_source frame rate (None = its default).
+    """
+
+    source: str = "synthetic"
+    camera_topic: str = "camera/image_raw"
+    model: str = ""
+    device: str = ""
+    target_kbps: float | None = None
+    segmenter: str = ""
+    robot_ns: str = "robot"
+    operator_ns: str = "operator"
+    fps: float | None = None
+
+
+def _ns(name: str) -> str:
+    name = name.strip().strip("/")
+    return "/" + name if name else "/"
+
+
+def _join(ns: str, topic: str) -> str:
+    if topic.startswith("/"):
+        return topic
+    return (ns.rstrip("/") + "/" + topic) if ns != "/" else "/" + topic
+
+
+def _sibling(topic: str, leaf: str) -> str:
+    head, _, _ = topic.rpartition("/")
+    return f"{head}/{leaf}" if head else leaf
+
+
+def graph_plan(opts: GraphOptions) -> list[NodePlan]:
+    """The nodes of the teleop graph and their parameter overrides.
+
+    Args:
+        opts: user choices.
+
+    Returns:
+        Camera source (if ``opts.source``), encoder and decoder plans, in start order.
+    """
+    robot, operator = _ns(opts.robot_ns), _ns(opts.operator_ns)
+    image_topic = opts.camera_topic or "camera/image_raw"
+    plans: list[NodePlan] = []
+    if opts.source:
+        cam: dict[str, Any] = {"source": opts.source, "image_topic": image_topic,
+                               "camera_info_topic": _sibling(image_topic, "camera_info")}
+        if opts.fps is not None:
+            cam["rate_hz"] = float(opts.fps)
+        plans.append(NodePlan("camera_source", "sqgan_ros.ros.camera_source", "camera_source",
+                              robot, cam))
+    common: dict[str, Any] = {}
+    if opts.model:
+        common["model_file"] = str(Path(opts.model).expanduser().resolve())
+    if opts.device:
+        common["device"] = opts.device
+    enc = dict(common, image_topic=image_topic,
+               camera_info_topic=_sibling(image_topic, "camera_info"))
+    if opts.target_kbps is not None:
+        enc["target_kbps"] = float(opts.target_kbps)
+    if opts.segmenter:
+        enc["segmenter"] = opts.segmenter
+    plans.append(NodePlan("encoder_node", "sqgan_ros.ros.encoder_node", "sqgan_encoder", robot, enc))
+    dec = dict(common,
+               frame_topic=_join(robot, "sqgan/frame"),
+               camera_info_in_topic=_join(robot, "sqgan/camera_info"),
+               encoder_stats_topic=_join(robot, "sqgan/encoder_stats"))
+    plans.append(NodePlan("decoder_node", "sqgan_ros.ros.decoder_node", "sqgan_decoder",
+                          operator, dec))
+    return plans
+
+
+def _param_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # YAML-quoted: paths and "none" stay strings
+    return str(value)
+
+
+def node_command(plan: NodePlan, params_files: list[Path]) -> list[str]:
+    """The command line that runs one planned node with this interpreter.
+
+    Args:
+        plan: the node.
+        params_files: YAML parameter files, applied in order (later wins), then the overrides.
+    """
+    cmd = [sys.executable, "-m", plan.module, "--ros-args", "-r", f"__node:={plan.name}",
+           "-r", f"__ns:={plan.namespace}"]
+    for f in params_files:
+        cmd += ["--params-file", str(f)]
+    for key, value in plan.overrides.items():
+        cmd += ["-p", f"{key}:={_param_literal(value)}"]
+    return cmd
+
+
+# ----------------------------------------------------------------------------------- monitor
+class _Monitor:
+    """Subscribes to the graph's outputs; prints a status line and saves side-by-side PNGs."""
+
+    def __init__(self, node: Any, robot: str, operator: str, image_topic: str, output: Path,
+                 save_every_s: float, show: bool) -> None:
+        from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+
+        from sqgan_ros.msg import CodecStats
+
+        self.node = node
+        self.output = output
+        self.save_every_s = save_every_s
+        self.show = show
+        self.camera: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self.semantic: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self.counts = {"camera": 0, "image": 0}
+        self.first: dict[str, float] = {}
+        self.last_stats: Any = None
+        self.latencies: list[float] = []
+        self.decode_ms: list[float] = []
+        self.encode_ms: list[float] = []
+        self.kbps: list[float] = []
+        self.saved: list[Path] = []
+        self._last_save = -math.inf
+        self._start = time.monotonic()
+        reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
+                              reliability=ReliabilityPolicy.RELIABLE)
+        node.create_subscription(Image, _join(robot, image_topic), self._on_camera,
+                                 qos_profile_sensor_data)
+        node.create_subscription(Image, _join(operator, "sqgan/semantic"), self._on_semantic, reliable)
+        node.create_subscription(Image, _join(operator, "sqgan/image"), self._on_image, reliable)
+        node.create_subscription(CodecStats, _join(operator, "sqgan/decoder_stats"),
+                                 self._on_stats, 10)
+
+    @staticmethod
+    def _key(msg: Any) -> tuple[int, int]:
+        return (int(msg.header.stamp.sec), int(msg.header.stamp.nanosec))
+
+    def _remember(self, store: OrderedDict, msg: Any) -> None:
+        store[self._key(msg)] = msg
+        while len(store) > 60:
+            store.popitem(last=False)
+
+    def _on_camera(self, msg: Any) -> None:
+        self.counts["camera"] += 1
+        self.first.setdefault("camera", time.monotonic())
+        self._remember(self.camera, msg)
+
+    def _on_semantic(self, msg: Any) -> None:
+        self._remember(self.semantic, msg)
+
+    def _on_stats(self, msg: Any) -> None:
+        self.last_stats = msg
+        if math.isfinite(msg.latency_ms):
+            self.latencies.append(float(msg.latency_ms))
+        if math.isfinite(msg.decode_ms):
+            self.decode_ms.append(float(msg.decode_ms))
+        if math.isfinite(msg.encode_ms):
+            self.encode_ms.append(float(msg.encode_ms))
+        if msg.payload_kbps > 0:
+            self.kbps.append(float(msg.payload_kbps))
+
+    def _on_image(self, msg: Any) -> None:
+        self.counts["image"] += 1
+        self.first.setdefault("image", time.monotonic())
+        now = time.monotonic()
+        if now - self._last_save >= self.save_every_s:
+            key = self._key(msg)
+            cam, sem = self.camera.get(key), self.semantic.get(key)
+            if cam is not None and sem is not None:
+                self._save(cam, msg, sem)
+                self._last_save = now
+
+    def _save(self, cam: Any, rec: Any, sem: Any) -> None:
+        import cv2
+        import numpy as np
+
+        from sqgan_ros.ros.image_conversion import image_to_numpy
+
+        rec_rgb = image_to_numpy(rec, "rgb8")
+        h, w = rec_rgb.shape[:2]
+        panels = []
+        for m in (cam, rec, sem):
+            a = image_to_numpy(m, "rgb8")
+            if a.shape[:2] != (h, w):
+                a = cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA)
+            panels.append(a)
+        canvas = np.concatenate([panels[0], np.full((h, 4, 3), 255, np.uint8), panels[1],
+                                 np.full((h, 4, 3), 255, np.uint8), panels[2]], axis=1)
+        bgr = cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)
+        for x, text in ((4, "camera"), (w + 8, "reconstruction"), (2 * w + 12, "semantic map")):
+            cv2.putText(bgr, text, (x, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1,
+                        cv2.LINE_AA)
+        self.output.mkdir(parents=True, exist_ok=True)
+        path = self.output / f"frame_{len(self.saved):04d}.png"
+        cv2.imwrite(str(path), bgr)
+        cv2.imwrite(str(self.output / "latest.png"), bgr)
+        self.saved.append(path)
+        if self.show:
+            try:
+                cv2.imshow("sqgan_ros teleop", bgr)
+                cv2.waitKey(1)
+            except cv2.error:
+                self.show = False
+
+    def _fps(self, what: str) -> float:
+        first = self.first.get(what)
+        if first is None or self.counts[what] < 2:
+            return 0.0
+        return (self.counts[what] - 1) / max(time.monotonic() - first, 1e-6)
+
+    def status_line(self) -> str:
+        s = self.last_stats
+        line = f"camera {self._fps('camera'):5.1f} fps | decoded {self._fps('image'):5.1f} fps"
+        if s is not None:
+            line += (f" | {s.payload_kbps:6.1f} kbit/s {s.bpp:.4f} bpp | latency "
+                     f"{s.latency_ms:6.0f} ms | enc {s.encode_ms:5.0f} ms dec {s.decode_ms:5.0f} ms"
+                     f" | lost {s.frames_lost} rejected {s.frames_rejected}")
+        else:
+            line += " | waiting for the first decoded frame"
+        return line
+
+    def summary(self) -> dict[str, Any]:
+        import numpy as np
+
+        def med(x: list[float]) -> float | None:
+            return float(np.median(x)) if x else None
+
+        return {"camera_fps": self._fps("camera"), "decoded_fps": self._fps("image"),
+                "frames_camera": self.counts["camera"], "frames_decoded": self.counts["image"],
+                "payload_kbps_median": med(self.kbps), "latency_ms_median": med(self.latencies),
+                "encode_ms_median": med(self.encode_ms), "decode_ms_median": med(self.decode_ms),
+                "frames_lost": int(self.last_stats.frames_lost) if self.last_stats else 0,
+                "saved_png": [str(p) for p in self.saved]}
+
+
+# ----------------------------------------------------------------------------------- runner
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.ros.run_graph", description=__doc__.split("\n\n")[0])
+    p.add_argument("--config", default=str(REPO / "config" / "teleop.yaml"),
+                   help="ROS parameters YAML shared with launch (default: config/teleop.yaml)")
+    p.add_argument("--class-weights", default="",
+                   help="extra params file applied after --config (e.g. config/class_weights/teleop_safety.yaml)")
+    p.add_argument("--source", default="synthetic",
+                   help="camera_source spec: synthetic[:seed] | pattern | video file | /dev/videoN | "
+                        "'' for none (use --camera-topic)")
+    p.add_argument("--camera-topic", default="camera/image_raw")
+    p.add_argument("--fps", type=float, default=None, help="camera_source frame rate")
+    p.add_argument("--model", default="", help="model file (default: bundled models/default.safetensors)")
+    p.add_argument("--device", default="", choices=["", "auto", "cuda", "cpu"])
+    p.add_argument("--target-kbps", type=float, default=None)
+    p.add_argument("--segmenter", default="", help="bundled | none | topic | path (default: config)")
+    p.add_argument("--robot-ns", default="robot")
+    p.add_argument("--operator-ns", default="operator")
+    p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0 = until Ctrl-C)")
+    p.add_argument("--output", default="teleop_out", help="folder for side-by-side PNGs and summary.json")
+    p.add_argument("--save-every", type=float, default=2.0, help="seconds between saved PNGs")
+    p.add_argument("--show", action="store_true", help="also show the side-by-side in a window")
+    p.add_argument("--quiet", action="store_true", help="no status line")
+    return p
+
+
+def _stop(procs: list[tuple[NodePlan, subprocess.Popen]], grace_s: float = 5.0) -> None:
+    for _, proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + grace_s
+    for _, proc in procs:
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the graph; returns the exit status (0 on a clean stop)."""
+    args = _parser().parse_args(argv)
+    from sqgan_ros.ros.parameters import validate_params_file
+
+    files = [Path(args.config)] + ([Path(args.class_weights)] if args.class_weights else [])
+    for f in files:
+        problems = validate_params_file(f)
+        if problems:
+            print("run_graph: error: " + "\n  ".join(problems), file=sys.stderr)
+            return 2
+    if args.model and not Path(args.model).expanduser().is_file():
+        print(f"run_graph: error: model file not found: {args.model}", file=sys.stderr)
+        return 2
+    opts = GraphOptions(source=args.source, camera_topic=args.camera_topic, model=args.model,
+                        device=args.device, target_kbps=args.target_kbps,
+                        segmenter=args.segmenter, robot_ns=args.robot_ns,
+                        operator_ns=args.operator_ns, fps=args.fps)
+    plans = graph_plan(opts)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
+
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    procs: list[tuple[NodePlan, subprocess.Popen]] = []
+    status = 0
+    rclpy.init(args=[])
+    node = rclpy.create_node("sqgan_monitor")
+    output = Path(args.output)
+    monitor = _Monitor(node, _ns(args.robot_ns), _ns(args.operator_ns), args.camera_topic, output,
+                       args.save_every, args.show)
+    try:
+        for plan in plans:
+            cmd = node_command(plan, files)
+            # Own session: the terminal's Ctrl-C reaches only us; we stop the children in order.
+            procs.append((plan, subprocess.Popen(cmd, env=env, start_new_session=True)))
+            print(f"run_graph: started {plan.namespace.rstrip('/')}/{plan.name} (pid {procs[-1][1].pid})",
+                  file=sys.stderr)
+        start = time.monotonic()
+        next_status = start + 1.0
+        while rclpy.ok():
+            rclpy.spin_once(node, timeout_sec=0.1)
+            for plan, proc in procs:
+                rc = proc.poll()
+                if rc is not None:
+                    print(f"run_graph: error: {plan.name} exited with status {rc}; stopping the graph",
+                          file=sys.stderr)
+                    status = 1
+                    break
+            if status:
+                break
+            now = time.monotonic()
+            if now >= next_status:
+                next_status = now + 1.0
+                if not args.quiet:
+                    print(monitor.status_line(), file=sys.stderr, flush=True)
+            if args.duration > 0 and now - start >= args.duration:
+                break
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        _stop(procs)
+        summary = monitor.summary()
+        summary["exit_status"] = status
+        output.mkdir(parents=True, exist_ok=True)
+        (output / "summary.json").write_text(json.dumps(summary, indent=2))
+        node.destroy_node()
+        rclpy.try_shutdown()
+    print("run_graph: " + json.dumps({k: v for k, v in summary.items() if k != "saved_png"}),
+          file=sys.stderr)
+    print(f"run_graph: side-by-side frames in {output}/ (latest.png)", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
