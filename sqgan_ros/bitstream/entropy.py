@@ -17,7 +17,7 @@ def encode_indices(encoder: constriction.stream.queue.RangeEncoder, indices: np.
         indices: int64 ``(k,)`` indices, already checked to be ``< priors.codebook_size``.
         priors: tables of the branch.
     """
-    if indices.size:
+    if indices.size and priors.codebook_size > 1:  # a 1-entry codebook carries no information
         encoder.encode(indices.astype(np.int32), priors.index_model)
 
 
@@ -33,6 +33,6 @@ def decode_indices(decoder: constriction.stream.queue.RangeDecoder, count: int,
     Returns:
         int64 ``(count,)`` indices in ``[0, codebook_size)``.
     """
-    if count == 0:
-        return np.zeros(0, dtype=np.int64)
+    if count == 0 or priors.codebook_size == 1:
+        return np.zeros(count, dtype=np.int64)
     return decoder.decode(priors.index_model, count).astype(np.int64)
