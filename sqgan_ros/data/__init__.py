@@ -1,0 +1,1 @@
+"""Datasets (synthetic, Cityscapes layout, folders, unlabelled footage) and augmentation."""

@@ -1,0 +1,183 @@
+"""Pinhole camera, world-space shapes and near-plane clipping for the street generator.
+
+World frame: X to the right of the street axis, Y up (ground at Y = 0), Z along the street.
+The camera looks down +Z with an optional small yaw::
+
+    u = cx + f * Xc / Zc        v = cy - f * Yc / Zc      (Xc, Yc, Zc: camera coordinates)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sqgan_ros.data.synthetic.textures import Material
+
+NEAR = 0.4  # metres; geometry closer than this to the camera plane is clipped away
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera on the street.
+
+    Args:
+        x: Lateral position (m).
+        height: Height above ground (m).
+        z: Position along the street (m).
+        focal: Focal length in pixels.
+        cx: Principal point column (pixels).
+        cy: Horizon row (pixels).
+        yaw: Rotation about the vertical axis (radians, positive turns right).
+    """
+
+    x: float
+    height: float
+    z: float
+    focal: float
+    cx: float
+    cy: float
+    yaw: float = 0.0
+
+    def to_camera(self, pts: np.ndarray) -> np.ndarray:
+        """World points (N, 3) to camera coordinates (N, 3)."""
+        rel = pts - np.array([self.x, self.height, self.z], dtype=np.float64)
+        if self.yaw == 0.0:
+            return rel
+        c, s = np.cos(self.yaw), np.sin(self.yaw)
+        out = rel.copy()
+        out[:, 0] = c * rel[:, 0] - s * rel[:, 2]
+        out[:, 2] = s * rel[:, 0] + c * rel[:, 2]
+        return out
+
+    def project_camera(self, cam_pts: np.ndarray) -> np.ndarray:
+        """Camera-frame points (N, 3) with Z > 0 to pixel coordinates (N, 2)."""
+        z = cam_pts[:, 2]
+        uv = np.empty((cam_pts.shape[0], 2), np.float64)
+        uv[:, 0] = self.cx + self.focal * cam_pts[:, 0] / z
+        uv[:, 1] = self.cy - self.focal * cam_pts[:, 1] / z
+        return uv
+
+
+@dataclass
+class Shape:
+    """One flat polygon with its class and appearance.
+
+    Args:
+        verts: World vertices (N, 3), N >= 3, planar and convex or simple.
+        label: Class index (sqgan_ros.labels).
+        colour: RGB albedo 0..255.
+        material: Screen-space detail pattern.
+        amp: Detail amplitude (0 = flat).
+        texture: Optional facade texture: (texture array, origin, axis_s, axis_t, metres_s, metres_t)
+            mapping a world quad ``origin + a*axis_s + b*axis_t`` (a, b in [0, 1]) to the texture.
+        ground: True for surfaces on the ground plane (their haze depth comes from the row).
+    """
+
+    verts: np.ndarray
+    label: int
+    colour: tuple[float, float, float]
+    material: int = Material.FLAT
+    amp: float = 0.0
+    texture: tuple | None = None
+    ground: bool = False
+
+
+@dataclass
+class SceneObject:
+    """Shapes drawn together, in order, at one painter's-algorithm depth.
+
+    Args:
+        layer: Coarse drawing order (0 sky/backdrop, 1 ground, 2 frontage, 3 street objects).
+        depth: Distance key along Z (world); larger is drawn first within a layer.
+        shapes: Shapes in drawing order.
+    """
+
+    layer: int
+    depth: float
+    shapes: list[Shape] = field(default_factory=list)
+
+
+def clip_near(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
+    """Clip a polygon in camera coordinates to the half-space Z >= near (Sutherland-Hodgman).
+
+    Args:
+        cam_pts: Polygon vertices (N, 3) in camera coordinates.
+        near: Near plane distance.
+
+    Returns:
+        Clipped vertices (M, 3); M may be 0.
+    """
+    out = []
+    n = cam_pts.shape[0]
+    for i in range(n):
+        a, b = cam_pts[i], cam_pts[(i + 1) % n]
+        a_in, b_in = a[2] >= near, b[2] >= near
+        if a_in:
+            out.append(a)
+        if a_in != b_in:
+            t = (near - a[2]) / (b[2] - a[2])
+            out.append(a + t * (b - a))
+    return np.array(out, dtype=np.float64).reshape(-1, 3)
+
+
+def quad(origin: np.ndarray | tuple, axis_s: np.ndarray | tuple, axis_t: np.ndarray | tuple) -> np.ndarray:
+    """The 4 vertices of the parallelogram ``origin + [0,1] axis_s + [0,1] axis_t``."""
+    o, s, t = (np.asarray(v, np.float64) for v in (origin, axis_s, axis_t))
+    return np.stack([o, o + s, o + s + t, o + t])
+
+
+def box_faces(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float,
+              cam_pos: tuple[float, float, float]) -> list[tuple[str, np.ndarray]]:
+    """Faces of an axis-aligned box that face the camera position, back faces culled.
+
+    Args:
+        x0, x1, y0, y1, z0, z1: Box extent (world metres), x0 < x1 etc.
+        cam_pos: Camera (x, y, z) in world coordinates.
+
+    Returns:
+        List of (face name, vertices (4, 3)) in a safe drawing order: "top", then the side
+        ("left"/"right"), then "back"/"front" faces.
+    """
+    cx, cy, cz = cam_pos
+    faces = []
+    if cy > y1:
+        faces.append(("top", np.array([[x0, y1, z0], [x1, y1, z0], [x1, y1, z1], [x0, y1, z1]], float)))
+    if cx < x0:
+        faces.append(("left", np.array([[x0, y0, z0], [x0, y0, z1], [x0, y1, z1], [x0, y1, z0]], float)))
+    elif cx > x1:
+        faces.append(("right", np.array([[x1, y0, z0], [x1, y0, z1], [x1, y1, z1], [x1, y1, z0]], float)))
+    if cz < z0:
+        faces.append(("near", np.array([[x0, y0, z0], [x1, y0, z0], [x1, y1, z0], [x0, y1, z0]], float)))
+    elif cz > z1:
+        faces.append(("far", np.array([[x0, y0, z1], [x1, y0, z1], [x1, y1, z1], [x0, y1, z1]], float)))
+    return faces
+
+
+def disc(center: tuple[float, float, float], rx: float, ry: float, n: int = 12) -> np.ndarray:
+    """A polygonal ellipse in the plane Z = center[2] (faces the camera)."""
+    a = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    pts = np.empty((n, 3))
+    pts[:, 0] = center[0] + rx * np.cos(a)
+    pts[:, 1] = center[1] + ry * np.sin(a)
+    pts[:, 2] = center[2]
+    return pts
+
+
+def planar(points_xy: np.ndarray | list, x: float, y: float, z: float, scale: float = 1.0,
+           flip: bool = False) -> np.ndarray:
+    """Place 2-D points (metres, x right, y up) in the plane Z = z at (x, y)."""
+    p = np.asarray(points_xy, np.float64).reshape(-1, 2)
+    out = np.empty((p.shape[0], 3))
+    out[:, 0] = x + (-p[:, 0] if flip else p[:, 0]) * scale
+    out[:, 1] = y + p[:, 1] * scale
+    out[:, 2] = z
+    return out
+
+
+def segment(p0: tuple[float, float], p1: tuple[float, float], width: float) -> np.ndarray:
+    """A 2-D thick segment (4 points) between p0 and p1, for use with :func:`planar`."""
+    a, b = np.asarray(p0, float), np.asarray(p1, float)
+    d = b - a
+    n = np.array([-d[1], d[0]]) / (np.hypot(*d) + 1e-9) * (width / 2)
+    return np.stack([a + n, b + n, b - n, a - n])

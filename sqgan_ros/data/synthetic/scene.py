@@ -1,0 +1,429 @@
+"""Procedural street worlds: layout sampling, static content in chunks, moving traffic.
+
+A :class:`StreetWorld` is fixed by its seed. The street runs along +Z; its cross-section
+(lanes, parking, sidewalks, tram tracks) and its style (urban/suburban, palette) are drawn once.
+Static content (buildings, walls, fences, hedges, trees, poles, signs, signals, parked vehicles,
+pedestrians walking to and fro) is generated lazily in chunks of ``CHUNK`` metres, each from its own
+``numpy`` generator seeded by ``(seed, chunk)``, so any frame can be rendered in any order. Moving
+traffic lives in lanes at constant lane speeds and wraps around a window that follows the camera
+(far behind it to far ahead), so vehicles never collide and never pop in near the camera.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from sqgan_ros.data.synthetic.textures import facade_textures, wall_textures
+
+CHUNK = 50.0
+TRAFFIC_WINDOW = (-25.0, 215.0)  # metres relative to the camera where traffic lives
+
+
+def _colour(rng: np.random.Generator, lo: float, hi: float, tint: float = 0.1) -> tuple[float, float, float]:
+    base = rng.uniform(lo, hi)
+    t = rng.uniform(-tint, tint, 3)
+    return tuple(float(np.clip(base * (1 + v), 0, 255)) for v in t)
+
+
+_CAR_COLOURS = np.array([(200, 200, 205), (30, 30, 35), (120, 122, 128), (160, 20, 25), (20, 50, 120),
+                         (230, 230, 230), (60, 80, 60), (180, 150, 90), (90, 30, 30), (40, 90, 160)], float)
+_CLOTHES = np.array([(30, 30, 40), (200, 200, 200), (150, 30, 40), (40, 60, 130), (90, 90, 90), (200, 170, 60),
+                     (60, 110, 60), (120, 80, 50), (230, 120, 50), (20, 20, 20), (180, 90, 150)], float)
+_SKIN = np.array([(240, 200, 170), (210, 160, 120), (160, 110, 75), (100, 65, 40)], float)
+
+
+def _pick(rng: np.random.Generator, table: np.ndarray, jitter: float = 0.12) -> tuple[float, float, float]:
+    c = table[rng.integers(len(table))] * rng.uniform(1 - jitter, 1 + jitter)
+    return tuple(float(v) for v in np.clip(c, 0, 255))
+
+
+def person_params(rng: np.random.Generator, child: bool = False) -> dict:
+    """Appearance of a person."""
+    return {
+        "height": float(rng.uniform(1.1, 1.4) if child else rng.uniform(1.58, 1.95)),
+        "top": _pick(rng, _CLOTHES), "bottom": _pick(rng, _CLOTHES[[0, 3, 4, 9, 7]]),
+        "skin": _pick(rng, _SKIN, 0.05), "hair": _pick(rng, _CLOTHES[[0, 7, 9, 5]]),
+        "bag": _pick(rng, _CLOTHES) if rng.random() < 0.3 else None,
+    }
+
+
+def rider_params(rng: np.random.Generator, vehicle: str) -> dict:
+    """Appearance of a rider with their bicycle/motorcycle."""
+    p = person_params(rng)
+    p.update(vehicle=vehicle, frame=_pick(rng, _CAR_COLOURS), helmet=_pick(rng, _CAR_COLOURS), flip=bool(rng.random() < 0.5))
+    return p
+
+
+def vehicle_params(rng: np.random.Generator, kind: str) -> dict:
+    """Dimensions and colours of a vehicle of ``kind``."""
+    if kind == "car":
+        return {"width": float(rng.uniform(1.7, 1.95)), "length": float(rng.uniform(3.8, 4.9)),
+                "height": float(rng.uniform(1.4, 1.75)), "colour": _pick(rng, _CAR_COLOURS),
+                "cabin_inset": float(rng.uniform(0.15, 0.28))}
+    if kind == "truck":
+        return {"width": 2.45, "length": float(rng.uniform(7.0, 10.0)), "height": float(rng.uniform(3.2, 3.9)),
+                "colour": _pick(rng, _CAR_COLOURS), "cargo": _colour(rng, 150, 235, 0.15)}
+    if kind == "bus":
+        return {"width": 2.55, "length": float(rng.uniform(11.0, 13.0)), "height": float(rng.uniform(3.0, 3.3)),
+                "colour": _pick(rng, np.array([(230, 200, 30), (200, 30, 30), (30, 90, 170), (240, 240, 240), (40, 140, 60)], float))}
+    return {"width": 2.6, "length": float(rng.uniform(26.0, 36.0)), "height": 3.4,
+            "colour": _pick(rng, np.array([(220, 220, 215), (200, 40, 40), (240, 200, 40), (60, 120, 180)], float))}
+
+
+@dataclass(frozen=True)
+class Street:
+    """Cross-section and style of a street (metres; X = 0 is the centre line)."""
+
+    lane_w: float
+    n_same: int
+    n_opp: int
+    parking_right: bool
+    parking_left: bool
+    sidewalk_r: float
+    sidewalk_l: float
+    verge: float
+    tram: bool
+    urban: bool
+    road_colour: tuple[float, float, float]
+    sidewalk_colour: tuple[float, float, float]
+    terrain_colour: tuple[float, float, float]
+    mark_colour: tuple[float, float, float]
+
+    @property
+    def road_right(self) -> float:
+        return self.n_same * self.lane_w + (2.3 if self.parking_right else 0.0)
+
+    @property
+    def road_left(self) -> float:
+        return -self.n_opp * self.lane_w - (2.3 if self.parking_left else 0.0)
+
+    def frontage(self, side: int) -> float:
+        """X of the back edge of the sidewalk on ``side`` (+1 right, -1 left)."""
+        if side > 0:
+            return self.road_right + self.verge + self.sidewalk_r
+        return self.road_left - self.verge - self.sidewalk_l
+
+    def lane_centre(self, lane: int) -> float:
+        """Lane centres: lanes 0..n_same-1 go with the camera, -1..-n_opp come towards it."""
+        return (lane + 0.5) * self.lane_w
+
+
+def sample_street(rng: np.random.Generator) -> Street:
+    """Draw a street cross-section and style."""
+    n = int(rng.choice([2, 2, 3, 4, 4]))
+    urban = bool(rng.random() < 0.65)
+    return Street(
+        lane_w=float(rng.uniform(3.0, 3.6)), n_same=n // 2 if n > 2 else 1, n_opp=n - (n // 2 if n > 2 else 1),
+        parking_right=bool(rng.random() < 0.55), parking_left=bool(rng.random() < 0.35),
+        sidewalk_r=float(rng.uniform(2.2, 5.0)), sidewalk_l=float(rng.uniform(2.2, 5.0)),
+        verge=float(rng.uniform(1.0, 2.5)) if rng.random() < (0.2 if urban else 0.6) else 0.0,
+        tram=bool(rng.random() < 0.3), urban=urban,
+        road_colour=_colour(rng, 70, 115, 0.05), sidewalk_colour=_colour(rng, 120, 175, 0.08),
+        terrain_colour=(float(rng.uniform(90, 130)), float(rng.uniform(120, 150)), float(rng.uniform(60, 90))),
+        mark_colour=(235.0, 235.0, 230.0) if rng.random() < 0.85 else (235.0, 200.0, 60.0),
+    )
+
+
+@dataclass
+class Item:
+    """One static or to-and-fro item of a chunk: ``kind`` + parameters."""
+
+    kind: str
+    x: float
+    z: float
+    p: dict
+
+
+class StreetWorld:
+    """A deterministic street world.
+
+    Args:
+        seed: World seed; everything (layout, content, traffic) derives from it.
+    """
+
+    def __init__(self, seed: int) -> None:
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+        if seed < 0:
+            raise ValueError(f"seed must be >= 0, got {seed}")
+        self.seed = int(seed)
+        rng = np.random.default_rng([self.seed, 1])
+        self.street = sample_street(rng)
+        self.facades = facade_textures()
+        self.walls = wall_textures()
+        st = self.street
+        self.camera_lane = int(rng.integers(st.n_same))
+        self.lane_speeds = {lane: float(rng.uniform(6.0, 14.0)) for lane in range(-st.n_opp, st.n_same)}
+        self.agents = self._sample_traffic(rng)
+        self._chunks: dict[int, tuple[list[Item], tuple[float, float] | None]] = {}
+
+    # ------------------------------------------------------------------ traffic
+    def _sample_traffic(self, rng: np.random.Generator) -> list[dict]:
+        st = self.street
+        agents = []
+        period = TRAFFIC_WINDOW[1] - TRAFFIC_WINDOW[0]
+        tram_lane = -1 if st.tram else None
+        for lane in range(-st.n_opp, st.n_same):
+            towards = lane < 0
+            x = st.lane_centre(lane)
+            pos = rng.uniform(0, 25.0)
+            if lane == tram_lane:
+                kind = "train"
+                p = vehicle_params(rng, kind)
+                agents.append({"kind": kind, "lane": lane, "x": x, "d0": float(rng.uniform(0, period)), "p": p, "towards": towards})
+                continue
+            while pos < period - 15:
+                r = rng.random()
+                kind = "car" if r < 0.72 else "truck" if r < 0.8 else "bus" if r < 0.86 else "motorcycle" if r < 0.93 else "bicycle"
+                if kind in ("motorcycle", "bicycle"):
+                    p = rider_params(rng, kind)
+                    length = 2.0
+                    jitter = float(rng.uniform(-0.8, 0.8))
+                else:
+                    p = vehicle_params(rng, kind)
+                    length = p["length"]
+                    jitter = float(rng.uniform(-0.25, 0.25))
+                if lane == self.camera_lane and pos < 12:
+                    pos = 12.0  # keep the camera's own lane clear right in front of it
+                agents.append({"kind": kind, "lane": lane, "x": x + jitter, "d0": float(pos), "p": p, "towards": towards})
+                pos += length + rng.exponential(18.0 if st.urban else 35.0) + 4.0
+        return agents
+
+    def traffic_at(self, t: float, cam_z: float, cam_speed: float) -> list[dict]:
+        """Moving agents at time ``t`` with their world ``z`` (rear of the vehicle)."""
+        out = []
+        lo, hi = TRAFFIC_WINDOW
+        period = hi - lo
+        for a in self.agents:
+            v = self.lane_speeds[a["lane"]] * (-1.0 if a["towards"] else 1.0)
+            if a["lane"] == self.camera_lane:
+                v = cam_speed
+            rel = (a["d0"] + (v - cam_speed) * t - lo) % period + lo
+            out.append({**a, "z": cam_z + rel, "phase": t * 6.0 + a["d0"]})
+        return out
+
+    # ------------------------------------------------------------------ static content
+    def chunk(self, index: int) -> tuple[list[Item], tuple[float, float] | None]:
+        """Static items of chunk ``index`` (Z in [index*CHUNK, (index+1)*CHUNK)) and its intersection."""
+        cached = self._chunks.get(index)
+        if cached is None:
+            if len(self._chunks) > 32:
+                self._chunks.pop(next(iter(self._chunks)))
+            cached = self._chunks[index] = self._make_chunk(index)
+        return cached
+
+    def _make_chunk(self, index: int) -> tuple[list[Item], tuple[float, float] | None]:
+        rng = np.random.default_rng([self.seed, 2, index])
+        st = self.street
+        z0 = index * CHUNK
+        items: list[Item] = []
+        inter = None
+        if rng.random() < 0.35:
+            zi = z0 + float(rng.uniform(5.0, CHUNK - 20.0))
+            inter = (zi, zi + float(rng.uniform(10.0, 16.0)))
+        crossing = None
+        if inter is None and rng.random() < 0.35:
+            zc = z0 + float(rng.uniform(5.0, CHUNK - 8.0))
+            crossing = (zc, zc + 4.0)
+            items.append(Item("crosswalk", 0.0, zc, {"z1": zc + 4.0}))
+        for side in (-1, 1):
+            self._frontage(rng, side, z0, z0 + CHUNK, inter, items)
+            self._furniture(rng, side, z0, inter, crossing, items)
+        if inter is not None:
+            items.append(Item("intersection", 0.0, inter[0], {"z1": inter[1]}))
+            self._intersection(rng, inter, items)
+        return items, inter
+
+    def _frontage(self, rng: np.random.Generator, side: int, z0: float, z1: float,
+                  inter: tuple[float, float] | None, items: list[Item]) -> None:
+        st = self.street
+        xf = st.frontage(side)
+        z = z0
+        kinds = ["building", "wall", "fence", "hedge", "park"]
+        probs = [0.78, 0.07, 0.05, 0.04, 0.06] if st.urban else [0.4, 0.12, 0.16, 0.12, 0.2]
+        while z < z1:
+            length = float(rng.uniform(8.0, 30.0))
+            za, zb = z, min(z + length, z1 + 0.02)
+            z = zb
+            if inter is not None and zb > inter[0] and za < inter[1]:
+                if za < inter[0]:
+                    zb = inter[0]
+                elif zb > inter[1]:
+                    za = inter[1]
+                else:
+                    continue
+            kind = str(rng.choice(kinds, p=probs))
+            setback = float(rng.uniform(0, 4.0)) if rng.random() < 0.4 else 0.0
+            x = xf + side * setback
+            if setback > 0 or kind in ("park", "fence", "hedge"):
+                items.append(Item("terrain", x, za, {"z1": zb, "side": side, "x_face": xf}))
+            if kind == "building":
+                textures = self.facades
+                photo = len(textures) > 10 and rng.random() < 0.3
+                tex = textures[int(rng.integers(10, len(textures)))] if photo else textures[int(rng.integers(10))]
+                tint = (float(rng.uniform(200, 240)),) * 3 if photo else _colour(rng, 120, 235, 0.15)
+                items.append(Item("building", x, za, {
+                    "z1": zb, "side": side, "height": float(rng.uniform(8, 28) if st.urban else rng.uniform(5, 12)),
+                    "depth": 15.0, "texture": tex, "tint": tint, "offset": float(rng.uniform(0, 30)),
+                    "roof": _colour(rng, 60, 120, 0.2) if (not st.urban and rng.random() < 0.5) else None}))
+            elif kind == "wall":
+                items.append(Item("wall", x, za, {"z1": zb, "side": side, "height": float(rng.uniform(1.0, 3.0)),
+                                                  "texture": self.walls[int(rng.integers(len(self.walls)))],
+                                                  "tint": _colour(rng, 140, 220, 0.1), "offset": float(rng.uniform(0, 30))}))
+                self._backdrop_building(rng, side, x, za, zb, items)
+            elif kind == "fence":
+                items.append(Item("fence", x, za, {"z1": zb, "side": side, "height": float(rng.uniform(1.0, 2.2)),
+                                                   "colour": _colour(rng, 60, 170, 0.1), "spacing": float(rng.uniform(2.0, 3.5))}))
+                self._backdrop_building(rng, side, x, za, zb, items)
+            elif kind == "hedge":
+                items.append(Item("hedge", x, za, {"z1": zb, "side": side, "height": float(rng.uniform(0.8, 2.0)),
+                                                   "thick": 1.0, "colour": (float(rng.uniform(40, 80)), float(rng.uniform(80, 120)), 35.0)}))
+                self._backdrop_building(rng, side, x, za, zb, items)
+            else:
+                for _ in range(int(rng.integers(1, 4))):
+                    zt = float(rng.uniform(za, zb))
+                    items.append(Item("tree", x + side * float(rng.uniform(1, 6)), zt, self._tree_params(rng, big=True)))
+                self._backdrop_building(rng, side, x + side * 8, za, zb, items)
+
+    def _backdrop_building(self, rng: np.random.Generator, side: int, x: float, za: float, zb: float, items: list[Item]) -> None:
+        if rng.random() < 0.7:
+            tex = self.facades[int(rng.integers(10))]
+            items.append(Item("building", x + side * float(rng.uniform(5, 15)), za, {
+                "z1": zb, "side": side, "height": float(rng.uniform(6, 20)), "depth": 15.0, "texture": tex,
+                "tint": _colour(rng, 120, 220, 0.15), "offset": float(rng.uniform(0, 30)), "roof": None}))
+
+    def _tree_params(self, rng: np.random.Generator, big: bool = False) -> dict:
+        th = float(rng.uniform(2.0, 4.5) if big else rng.uniform(1.8, 3.2))
+        r = float(rng.uniform(1.8, 3.5) if big else rng.uniform(1.2, 2.4))
+        blobs = []
+        cols = []
+        base = np.array([rng.uniform(40, 90), rng.uniform(80, 130), rng.uniform(25, 55)])
+        for _ in range(int(rng.integers(2, 4))):
+            blobs.append((float(rng.uniform(-0.5, 0.5) * r), float(rng.uniform(0.3, 1.2) * r), r * float(rng.uniform(0.6, 1.0)),
+                          tuple(float(v) for v in rng.uniform(0.75, 1.1, 16))))
+            cols.append(tuple(float(v) for v in base * rng.uniform(0.8, 1.15)))
+        return {"trunk_height": th, "trunk_w": float(rng.uniform(0.2, 0.45)), "trunk_colour": _colour(rng, 60, 100, 0.2),
+                "blobs": blobs, "crown_colours": cols}
+
+    def _sign_params(self, rng: np.random.Generator) -> dict:
+        plates = []
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            shape = str(rng.choice(["circle", "circle", "triangle", "square", "octagon", "diamond", "rect", "triangle_down"]))
+            size = float(rng.uniform(0.3, 0.45))
+            if shape == "circle":
+                cols = ((200.0, 20.0, 25.0), (245.0, 245.0, 245.0)) if rng.random() < 0.6 else ((20.0, 70.0, 170.0), (20.0, 70.0, 170.0))
+            elif shape in ("triangle", "triangle_down"):
+                cols = ((200.0, 20.0, 25.0), (245.0, 245.0, 240.0))
+            elif shape == "octagon":
+                cols = ((200.0, 20.0, 25.0), (205.0, 25.0, 30.0))
+            elif shape == "diamond":
+                cols = ((245.0, 245.0, 245.0), (240.0, 200.0, 30.0))
+            else:
+                cols = ((20.0, 70.0, 170.0), (240.0, 240.0, 240.0)) if rng.random() < 0.5 else ((20.0, 110.0, 60.0), (20.0, 110.0, 60.0))
+            plates.append((shape, size, cols))
+        return {"height": float(rng.uniform(2.2, 3.0)), "size": 0.45, "plates": plates,
+                "pole_colour": _colour(rng, 110, 170, 0.05)}
+
+    def _furniture(self, rng: np.random.Generator, side: int, z0: float, inter: tuple[float, float] | None,
+                   crossing: tuple[float, float] | None, items: list[Item]) -> None:
+        st = self.street
+        kerb = st.road_right if side > 0 else st.road_left
+        xf = st.frontage(side)
+        sw = st.sidewalk_r if side > 0 else st.sidewalk_l
+        xk = kerb + side * (st.verge + 0.5)  # furniture line just behind the kerb
+
+        def free(z: float) -> bool:
+            return inter is None or not (inter[0] - 1.0 < z < inter[1] + 1.0)
+
+        lamp_col = _colour(rng, 80, 150, 0.05)
+        for zl in np.arange(z0 + rng.uniform(0, 25.0), z0 + CHUNK, rng.uniform(22.0, 32.0)):
+            if free(zl):
+                items.append(Item("lamp", xk, float(zl), {"height": float(rng.uniform(6.5, 9.0)), "arm": float(rng.uniform(1.0, 2.5)),
+                                                         "colour": lamp_col, "towards": -float(side)}))
+        for _ in range(int(rng.integers(1, 4))):
+            zs = z0 + float(rng.uniform(0, CHUNK))
+            if free(zs):
+                items.append(Item("sign", xk + side * 0.1, zs, {**self._sign_params(rng), "facing": bool(rng.random() < 0.8)}))
+        n_trees = int(rng.integers(0, 3 if st.urban else 5))
+        for _ in range(n_trees):
+            zt = z0 + float(rng.uniform(0, CHUNK))
+            if free(zt):
+                x = (kerb + side * st.verge / 2) if st.verge > 0 else xk + side * 0.3
+                items.append(Item("tree", x, zt, self._tree_params(rng)))
+        if crossing is not None:
+            items.append(Item("signal", xk, crossing[0] - 0.5, {"height": 2.8, "pole_colour": lamp_col,
+                                                                "state": int(rng.integers(3)), "ped_signal": True, "facing": True}))
+        n_people = int(rng.integers(2, 8 if st.urban else 5))
+        for _ in range(n_people):
+            zp = z0 + float(rng.uniform(0, CHUNK))
+            items.append(Item("person", float(rng.uniform(*sorted((xk + side * 0.4, xf - side * 0.4)))) if sw > 1.0 else xk, zp, {
+                **person_params(rng, child=bool(rng.random() < 0.12)), "speed": float(rng.uniform(0.7, 1.6)) * float(rng.choice([-1, 1])),
+                "range": float(rng.uniform(3, 20)), "t0": float(rng.uniform(0, 100)), "standing": bool(rng.random() < 0.25)}))
+        for _ in range(int(rng.integers(0, 3))):
+            zb = z0 + float(rng.uniform(0, CHUNK))
+            if free(zb):
+                kind = "bicycle" if rng.random() < 0.65 else "motorcycle"
+                p = rider_params(rng, kind)
+                items.append(Item("parked_two_wheeler", xk + side * 0.6, zb, p))
+        parking = st.parking_right if side > 0 else st.parking_left
+        if parking:
+            zc = z0 + float(rng.uniform(0, 6))
+            while zc < z0 + CHUNK - 4:
+                if free(zc) and free(zc + 5) and (crossing is None or not (crossing[0] - 6 < zc < crossing[1] + 1)):
+                    if rng.random() < 0.7:
+                        r = rng.random()
+                        kind = "car" if r < 0.9 else "truck"
+                        p = vehicle_params(rng, kind)
+                        items.append(Item("parked", kerb - side * 1.15, zc, {"kind": kind, "p": p}))
+                        zc += p["length"] + float(rng.uniform(0.6, 2.0))
+                        continue
+                    if rng.random() < 0.3:
+                        items.append(Item("parked_two_wheeler", kerb - side * 1.0, zc + 1,
+                                          {**rider_params(rng, "motorcycle"), "vehicle": "motorcycle"}))
+                zc += float(rng.uniform(3.0, 6.0))
+
+    def _intersection(self, rng: np.random.Generator, inter: tuple[float, float], items: list[Item]) -> None:
+        st = self.street
+        state = int(rng.integers(3))
+        pole_col = _colour(rng, 60, 140, 0.05)
+        for side in (-1, 1):
+            kerb = st.road_right if side > 0 else st.road_left
+            xk = kerb + side * (st.verge + 0.5)
+            items.append(Item("signal", xk, inter[0] - 1.0, {"height": float(rng.uniform(2.6, 3.2)), "pole_colour": pole_col,
+                                                             "state": state, "ped_signal": True, "facing": side > 0 or rng.random() < 0.5}))
+            items.append(Item("signal", xk, inter[1] + 1.0, {"height": float(rng.uniform(2.6, 3.2)), "pole_colour": pole_col,
+                                                             "state": state, "ped_signal": False, "facing": True}))
+        if rng.random() < 0.6:
+            xp = st.road_right + st.verge + 0.5
+            heads = [st.lane_centre(lane) for lane in range(st.n_same)]
+            items.append(Item("overhead", xp, inter[1] + 1.5, {"height": float(rng.uniform(5.5, 6.5)), "pole_colour": pole_col,
+                                                               "state": state, "heads": heads}))
+        for _ in range(int(rng.integers(0, 5))):
+            z = float(rng.uniform(inter[0] - 3.5, inter[0] - 0.5))
+            items.append(Item("crosser", float(rng.uniform(st.road_left, st.road_right)), z, {
+                **person_params(rng), "speed": float(rng.uniform(0.8, 1.5)) * float(rng.choice([-1, 1])),
+                "t0": float(rng.uniform(0, 100))}))
+        if rng.random() < 0.5:
+            kind = "bicycle" if rng.random() < 0.6 else "motorcycle"
+            z = float(rng.uniform(inter[0] + 1, inter[1] - 1))
+            items.append(Item("cross_rider", float(rng.uniform(-30, 30)), z, {**rider_params(rng, kind),
+                                                                            "speed": float(rng.uniform(3, 8)) * float(rng.choice([-1, 1]))}))
+
+
+def triangle_wave(t: float) -> float:
+    """Triangle wave in [0, 1] with period 2 (0 -> 1 -> 0)."""
+    f = t % 2.0
+    return f if f < 1.0 else 2.0 - f
+
+
+def walk_position(p: dict, t: float) -> tuple[float, float, bool]:
+    """Offset along the walk, gait phase and facing for a to-and-fro walker at time ``t``."""
+    if p.get("standing"):
+        return 0.0, 0.0, True
+    rng_len = p["range"]
+    s = (p["t0"] + t) * abs(p["speed"]) / rng_len
+    pos = triangle_wave(s) * rng_len * math.copysign(1.0, p["speed"])
+    return pos, (p["t0"] + t) * abs(p["speed"]) * 3.5, (s % 2.0) < 1.0
