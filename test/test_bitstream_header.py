@@ -35,7 +35,8 @@ def test_header_round_trip(image, model, inter, fixed, frame_id, distance, data)
         MODEL_ID, image, model, frame_type=FrameType.INTER if inter else FrameType.INTRA,
         frame_id=frame_id, reference_id=(frame_id - distance) % 2**32 if inter else None,
         coding=Coding.FIXED_LENGTH if fixed else Coding.ENTROPY)
-    layout = StreamLayout(grids=grids, keep_counts=ks)
+    flat = (False, False) if fixed else (data.draw(st.booleans()), data.draw(st.booleans()))
+    layout = StreamLayout(grids=grids, keep_counts=ks, flat_positions=flat)
     raw = write_header(header, layout)
     assert read_header(raw + b"tail") == (header, layout, len(raw))
 
@@ -76,15 +77,14 @@ def test_write_header_rejects_inconsistent_layout(grids, ks) -> None:
         write_header(header, StreamLayout(grids=grids, keep_counts=ks))
 
 
-def _forge(version: int = VERSION, reserved: int = 0, height: int = 32, width_code: int = 7,
+def _forge(version: int = VERSION, mode_bits: int = 0, height: int = 32, width_code: int = 7,
            grid_log2: int = 4, k: tuple[int, int] = (1, 1), magic: int = MAGIC,
            frame_id_prefix: int = 0) -> bytes:
     """Header bits written field by field, so that any field can be forged."""
     w = BitWriter()
     w.write(magic, 12)
     w.write(version, 4)
-    w.write(0, 2)
-    w.write(reserved, 2)
+    w.write(mode_bits, 4)  # frame type, coding, flat-position flags
     w.write(int.from_bytes(MODEL_ID, "big"), 64)
     w.write(0, frame_id_prefix)
     w.write_exp_golomb(0, 8)
@@ -109,7 +109,7 @@ def test_forge_helper_makes_a_valid_header() -> None:
 @pytest.mark.parametrize("raw, message", [
     (_forge(magic=0x123), "magic"),
     (_forge(version=2), "version 2"),
-    (_forge(reserved=1), "reserved"),
+    (_forge(mode_bits=0b0101), "FIXED_LENGTH"),
     (_forge(height=20000), "exceeds 16384"),
     (_forge(height=33, width_code=2), "no integer width"),
     (_forge(height=48, grid_log2=5), "not a multiple of stride"),
@@ -137,6 +137,12 @@ def test_huge_grid_is_rejected() -> None:
     w.write(1, 1)  # image grid = semantic grid
     with pytest.raises(BitstreamError, match="exceeds 65536 cells"):
         read_header(w.to_bytes() + bytes(16))
+
+
+def test_flat_flags_need_entropy_coding() -> None:
+    header = FrameHeader(MODEL_ID, (256, 512), (256, 512), coding=Coding.FIXED_LENGTH)
+    with pytest.raises(ValueError, match="ENTROPY"):
+        write_header(header, StreamLayout(LAYOUT.grids, LAYOUT.keep_counts, (True, False)))
 
 
 def test_nonzero_padding_is_rejected() -> None:

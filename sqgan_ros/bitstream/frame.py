@@ -6,7 +6,8 @@
 
     payload, ENTROPY:       one range-coder stream (constriction, 32-bit words, big endian,
                             trailing zero bytes dropped): for semantic then image branch,
-                            keep mask (positions.py) then indices (entropy.py)
+                            keep mask (positions.py; learned or flat model, whichever is
+                            cheaper, flagged in the header) then indices (entropy.py)
     payload, FIXED_LENGTH:  the paper's bitmap + fixed-width indices (fixed_length.py)
 
 The CRC covers header and payload: a truncated, corrupted or spliced stream is rejected with
@@ -28,7 +29,8 @@ from sqgan_ros.bitstream.errors import BitstreamError
 from sqgan_ros.bitstream.fixed_length import pack_fixed_length, unpack_fixed_length
 from sqgan_ros.bitstream.header import (MAGIC, VERSION, Coding, FrameHeader, StreamLayout,
                                         check_layout, read_header, write_header)
-from sqgan_ros.bitstream.positions import decode_positions, encode_positions
+from sqgan_ros.bitstream.positions import (choose_flat, decode_positions, encode_positions,
+                                           flat_odds_table)
 from sqgan_ros.bitstream.priors import EntropyPriors
 from sqgan_ros.bitstream.symbols import BRANCHES, BranchSymbols, FrameSymbols
 
@@ -61,6 +63,10 @@ def encode_frame(header: FrameHeader, symbols: FrameSymbols, priors: EntropyPrio
     layout = StreamLayout(grids=(symbols.semantic.grid, symbols.image.grid),
                           keep_counts=(symbols.semantic.k, symbols.image.k))
     check_layout(header.model_size, layout)
+    if header.coding == Coding.ENTROPY:
+        flat = tuple(choose_flat(symbols.branch(name).grid, symbols.branch(name).positions,
+                                 priors.branch(name).position_odds) for name in BRANCHES)
+        layout = StreamLayout(layout.grids, layout.keep_counts, flat)  # type: ignore[arg-type]
     for name in BRANCHES:
         branch, size = symbols.branch(name), priors.branch(name).codebook_size
         if branch.k and int(branch.indices.max()) >= size:
@@ -70,9 +76,10 @@ def encode_frame(header: FrameHeader, symbols: FrameSymbols, priors: EntropyPrio
         payload = pack_fixed_length(symbols, priors.codebook_sizes)
     else:
         encoder = constriction.stream.queue.RangeEncoder()
-        for name in BRANCHES:
+        for name, flat in zip(BRANCHES, layout.flat_positions):
             branch, tables = symbols.branch(name), priors.branch(name)
-            encode_positions(encoder, branch.grid, branch.positions, tables.position_odds)
+            odds = flat_odds_table() if flat else tables.position_odds
+            encode_positions(encoder, branch.grid, branch.positions, odds)
             encode_indices(encoder, branch.indices, tables)
         payload = encoder.get_compressed().astype(">u4").tobytes().rstrip(b"\0")
     body = write_header(header, layout) + payload
@@ -120,10 +127,12 @@ def _decode_entropy(payload: bytes, layout: StreamLayout, priors: EntropyPriors)
     words = np.frombuffer(padded, dtype=">u4").astype(np.uint32)
     decoder = constriction.stream.queue.RangeDecoder(words)
     branches = {}
-    for name, grid, k in zip(BRANCHES, layout.grids, layout.keep_counts):
+    for name, grid, k, flat in zip(BRANCHES, layout.grids, layout.keep_counts,
+                                   layout.flat_positions):
         tables = priors.branch(name)
+        odds = flat_odds_table() if flat else tables.position_odds
         try:
-            positions = decode_positions(decoder, grid, k, tables.position_odds)
+            positions = decode_positions(decoder, grid, k, odds)
             indices = decode_indices(decoder, k, tables)
         except BitstreamError:
             raise

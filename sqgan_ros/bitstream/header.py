@@ -2,7 +2,8 @@
 
 Wire layout (version 1), bit-packed MSB first, then zero-padded to a byte::
 
-    magic 12 | version 4 | frame_type 1 | coding 1 | reserved 2 (= 0)
+    magic 12 | version 4 | frame_type 1 | coding 1 | flat_positions 1 per branch
+                                    (ENTROPY only; must be 0 with FIXED_LENGTH)
     model_id 64
     frame_id           Exp-Golomb order 8
     [INTER only] frame_id - reference_id - 1 (mod 2**32)   Exp-Golomb order 0
@@ -125,10 +126,13 @@ class StreamLayout:
     Args:
         grids: latent grid ``(h, w)`` per branch, in :data:`BRANCHES` order.
         keep_counts: number of kept latents per branch, in :data:`BRANCHES` order.
+        flat_positions: per branch, whether the keep mask is coded with the flat
+            (enumerative) position model instead of the learned context tables.
     """
 
     grids: tuple[tuple[int, int], tuple[int, int]]
     keep_counts: tuple[int, int]
+    flat_positions: tuple[bool, bool] = (False, False)
 
 
 def _write_side(writer: BitWriter, side: int) -> None:
@@ -230,7 +234,10 @@ def write_header(header: FrameHeader, layout: StreamLayout) -> bytes:
     writer.write(VERSION, 4)
     writer.write(int(header.frame_type), 1)
     writer.write(int(header.coding), 1)
-    writer.write(0, 2)
+    if header.coding == Coding.FIXED_LENGTH and any(layout.flat_positions):
+        raise ValueError("flat_positions applies to ENTROPY coding only")
+    for flat in layout.flat_positions:
+        writer.write(int(flat), 1)
     writer.write(int.from_bytes(header.model_id, "big"), 8 * MODEL_ID_BYTES)
     writer.write_exp_golomb(header.frame_id, _FRAME_ID_ORDER)
     if header.frame_type == FrameType.INTER:
@@ -274,8 +281,9 @@ def read_header(data: bytes) -> tuple[FrameHeader, StreamLayout, int]:
                              f"(this decoder reads version {VERSION})")
     frame_type = FrameType(reader.read(1))
     coding = Coding(reader.read(1))
-    if reader.read(2):
-        raise BitstreamError("corrupted header: reserved bits are set")
+    flat_positions = (bool(reader.read(1)), bool(reader.read(1)))
+    if coding == Coding.FIXED_LENGTH and any(flat_positions):
+        raise BitstreamError("corrupted header: position-model flags set in FIXED_LENGTH mode")
     model_id = reader.read(8 * MODEL_ID_BYTES).to_bytes(MODEL_ID_BYTES, "big")
     frame_id = reader.read_exp_golomb(_FRAME_ID_ORDER)
     if frame_id > MAX_FRAME_ID:
@@ -302,7 +310,8 @@ def read_header(data: bytes) -> tuple[FrameHeader, StreamLayout, int]:
             raise BitstreamError(f"corrupted header: {name} grid {grid} exceeds "
                                  f"{MAX_GRID_CELLS} cells")
     keep_counts = tuple(reader.read((g[0] * g[1]).bit_length()) for g in grids)
-    layout = StreamLayout(grids=grids, keep_counts=keep_counts)  # type: ignore[arg-type]
+    layout = StreamLayout(grids=grids, keep_counts=keep_counts,  # type: ignore[arg-type]
+                          flat_positions=flat_positions)
     check_layout(model_size, layout, BitstreamError)
     reader.align()
     header = FrameHeader(model_id=model_id, image_size=image_size, model_size=model_size,

@@ -146,6 +146,39 @@ def coded_cells(grid: tuple[int, int], positions: np.ndarray) -> CodedCells:
                       remaining_cells=np.repeat(rem_cells[:stop], lengths))
 
 
+def flat_odds_table() -> np.ndarray:
+    """Odds ratios of 1 everywhere: the enumerative model, about ``log2 C(N, k)`` bits."""
+    return np.full((NUM_CONTEXTS, NUM_DENSITY_BINS), ODDS_ONE, dtype=np.int64)
+
+
+def _cell_probabilities(cells: CodedCells, odds_table: np.ndarray) -> np.ndarray:
+    odds = odds_table[cells.contexts, density_bin(cells.remaining_k, cells.remaining_cells)]
+    return _keep_probability(odds.astype(np.float64), cells.remaining_k, cells.remaining_cells)
+
+
+def choose_flat(grid: tuple[int, int], positions: np.ndarray, odds_table: np.ndarray) -> bool:
+    """Whether the flat model codes this mask in fewer (ideal) bits than the learned one.
+
+    The encoder signals the choice with one header bit per branch, so a mask unlike the
+    training masks (e.g. random) never costs more than ``log2 C(N, k)`` (< N bits, the
+    paper's bitmap) plus one bit.
+
+    Args:
+        grid: latent grid ``(h, w)``.
+        positions: strictly increasing flat indices of kept cells.
+        odds_table: the learned odds ratios.
+    """
+    cells = coded_cells(grid, positions)
+    if not cells.bits.size:
+        return False
+    kept = cells.bits.astype(bool)
+    costs = []
+    for table in (odds_table, flat_odds_table()):
+        prob = _cell_probabilities(cells, table)
+        costs.append(-np.log2(np.where(kept, prob, 1.0 - prob)).sum())
+    return bool(costs[1] < costs[0])
+
+
 def encode_positions(encoder: constriction.stream.queue.RangeEncoder, grid: tuple[int, int],
                      positions: np.ndarray, odds_table: np.ndarray) -> None:
     """Append a keep mask to a range encoder.
@@ -159,9 +192,7 @@ def encode_positions(encoder: constriction.stream.queue.RangeEncoder, grid: tupl
     cells = coded_cells(grid, positions)
     if not cells.bits.size:
         return
-    odds = odds_table[cells.contexts, density_bin(cells.remaining_k, cells.remaining_cells)]
-    prob = _keep_probability(odds.astype(np.float64), cells.remaining_k, cells.remaining_cells)
-    encoder.encode(cells.bits, _BERNOULLI, prob)
+    encoder.encode(cells.bits, _BERNOULLI, _cell_probabilities(cells, odds_table))
 
 
 def decode_positions(decoder: constriction.stream.queue.RangeDecoder, grid: tuple[int, int],

@@ -17,6 +17,7 @@ Per branch the priors hold:
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,9 @@ MAX_CODEBOOK_SIZE: int = 1 << 16
 _MAX_COUNT: int = 2**32 - 1
 _RHO_BUCKETS = 1024  # histogram resolution of rho for fitting the position model
 _ODDS_PRIOR_VAR = 4.0  # Gaussian prior variance on log odds ratios (shrinks sparse cells to 1)
+
+
+_MAX_LOG_ODDS = math.log(pos.MAX_ODDS / pos.ODDS_ONE)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -150,7 +154,7 @@ class _PositionStatistics:
             p = 1.0 / (1.0 + np.exp(-(log_r[..., None] + offset)))
             grad = (self.kept * (1.0 - p) - self.dropped * p).sum(-1) - log_r / _ODDS_PRIOR_VAR
             hess = ((self.kept + self.dropped) * p * (1.0 - p)).sum(-1) + 1.0 / _ODDS_PRIOR_VAR
-            log_r += grad / hess
+            log_r = np.clip(log_r + np.clip(grad / hess, -1.0, 1.0), -_MAX_LOG_ODDS, _MAX_LOG_ODDS)
         odds = np.round(np.exp(log_r) * pos.ODDS_ONE)
         return np.clip(odds, pos.MIN_ODDS, pos.MAX_ODDS).astype(np.int64)
 
