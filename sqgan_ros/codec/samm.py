@@ -1,0 +1,131 @@
+"""SAMM: the semantic-conditioned adaptive mask module of SQ-GAN, plus run-time class weights.
+
+Pezone et al., IEEE TCCN 2025, Sec. III. Per branch, on the encoder features ``h [B, C, h, w]``::
+
+    h, one-hot labels --> SPADE-GN -> 3x3 conv -> ReLU -> SPADE-GN -> 1x1 conv -> sigmoid
+                          = score s_i in (0, 1) per latent i                       (ScorePredictor)
+    select: keep exactly k = max(1, round(r * N)) latents per image (top-k, batched)
+    project: z_i = Linear(LayerNorm(h_i) * s_i)   (gradient reaches the scores through s_i)
+
+Run-time class weights (our addition; the paper's class weights act only in training):
+a vector ``w [20]`` biases which latents are *selected* at inference. For latent i let
+``frac_c(i)`` be the fraction of its cell's pixels of class c (the one-hot label map average
+pooled to the latent grid) and ``m_i = sum_c w_c * frac_c(i)`` its weighted class mass. Latents
+are ranked by ``s_i * m_i``, ties (notably all the ``m_i == 0`` latents) broken by the raw score
+``s_i``, so a latent made only of weight-0 classes is kept only when nothing else is left. The
+raw score, not the biased one, multiplies the feature, so the decoder sees the distribution it
+was trained on. ``w = None`` or all ones ranks by ``s_i`` alone: the paper's behaviour exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from sqgan_ros.codec.spade import ConditionPyramid, SPADEGroupNorm
+
+
+def keep_count(keep_ratio: float, num_latents: int) -> int:
+    """Latents kept per image: ``max(1, round(keep_ratio * num_latents))`` (round half up).
+
+    Raises:
+        ValueError: ``keep_ratio`` is not a finite number in (0, 1].
+    """
+    ratio = float(keep_ratio)
+    if not math.isfinite(ratio) or not 0.0 < ratio <= 1.0:
+        raise ValueError(f"keep ratio must be in (0, 1], got {keep_ratio}")
+    return max(1, min(num_latents, int(math.floor(ratio * num_latents + 0.5))))
+
+
+def class_mass(class_fractions: torch.Tensor, class_weights: torch.Tensor) -> torch.Tensor:
+    """Weighted class mass ``m [B, N]`` from fractions ``[B, C, N]`` and weights ``[C]``."""
+    if class_weights.dim() != 1 or class_weights.shape[0] != class_fractions.shape[1]:
+        raise ValueError(f"class weights must have shape [{class_fractions.shape[1]}], "
+                         f"got {tuple(class_weights.shape)}")
+    w = class_weights.to(class_fractions)
+    return torch.einsum("bcn,c->bn", class_fractions, w)
+
+
+def is_neutral(class_weights: torch.Tensor | None) -> bool:
+    """True when the weights leave the paper's selection unchanged (None or all ones)."""
+    return class_weights is None or bool(torch.all(class_weights == 1.0))
+
+
+def select_latents(scores: torch.Tensor, k: int, class_fractions: torch.Tensor | None = None,
+                   class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Bool keep mask ``[B, N]`` with exactly ``k`` True per row.
+
+    Args:
+        scores: raw SAMM scores ``[B, N]``.
+        k: latents to keep per image (1..N).
+        class_fractions: ``[B, C, N]`` class fractions per latent (needed with weights).
+        class_weights: ``[C]`` run-time class weights, or None (paper: rank by score).
+    """
+    b, n = scores.shape
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be in [1, {n}], got {k}")
+    scores = scores.detach()
+    if is_neutral(class_weights):
+        order = scores.topk(k, dim=1).indices
+    else:
+        if class_fractions is None:
+            raise ValueError("class weights need the class fractions of each latent")
+        biased = scores * class_mass(class_fractions, class_weights)
+        # Lexicographic (biased, raw) descending: stable sort by the secondary key first.
+        by_raw = scores.argsort(dim=1, descending=True, stable=True)
+        by_biased = biased.gather(1, by_raw).argsort(dim=1, descending=True, stable=True)
+        order = by_raw.gather(1, by_biased)[:, :k]
+    mask = torch.zeros(b, n, dtype=torch.bool, device=scores.device)
+    return mask.scatter(1, order, True)
+
+
+class ScorePredictor(nn.Module):
+    """SPADE-GN -> 3x3 conv -> ReLU -> SPADE-GN -> 1x1 conv -> sigmoid: one score per latent.
+
+    Args:
+        channels: encoder feature channels.
+        hidden: hidden channels.
+        label_channels: channels of the label condition.
+        spade_hidden: hidden channels of the SPADE modulation networks.
+        spade_kernel: kernel of the SPADE modulation convs.
+    """
+
+    def __init__(self, channels: int, hidden: int, label_channels: int, spade_hidden: int,
+                 spade_kernel: int) -> None:
+        super().__init__()
+        self.norm1 = SPADEGroupNorm(channels, label_channels, spade_hidden, spade_kernel)
+        self.conv1 = nn.Conv2d(channels, hidden, 3, padding=1)
+        self.norm2 = SPADEGroupNorm(hidden, label_channels, spade_hidden, spade_kernel)
+        self.conv2 = nn.Conv2d(hidden, 1, 1)
+
+    def forward(self, h: torch.Tensor, cond: ConditionPyramid) -> torch.Tensor:
+        """Scores ``[B, N]`` in (0, 1) for features ``h [B, C, gh, gw]`` (N = gh * gw)."""
+        x = torch.relu(self.conv1(self.norm1(h, cond)))
+        return torch.sigmoid(self.conv2(self.norm2(x, cond))).flatten(1)
+
+
+class SAMM(nn.Module):
+    """Score predictor plus the projection of (all) latents into codebook space.
+
+    Args:
+        channels: encoder feature channels.
+        codebook_dim: output dimension (the codebook's).
+        score_hidden: hidden channels of the score predictor.
+        label_channels: channels of the label condition.
+        spade_hidden: hidden channels of the SPADE modulation networks.
+        spade_kernel: kernel of the SPADE modulation convs.
+    """
+
+    def __init__(self, channels: int, codebook_dim: int, score_hidden: int, label_channels: int,
+                 spade_hidden: int, spade_kernel: int) -> None:
+        super().__init__()
+        self.score = ScorePredictor(channels, score_hidden, label_channels, spade_hidden, spade_kernel)
+        self.norm = nn.LayerNorm(channels)
+        self.proj = nn.Linear(channels, codebook_dim)
+
+    def project(self, h: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        """``Linear(LayerNorm(h_i) * s_i)`` for every latent: ``[B, N, codebook_dim]``."""
+        tokens = h.flatten(2).transpose(1, 2)
+        return self.proj(self.norm(tokens) * scores.unsqueeze(-1))
