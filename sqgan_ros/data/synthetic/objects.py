@@ -441,13 +441,11 @@ def wall(side: int, x_face: float, z0: float, z1: float, p: dict, cam_z: float) 
     """A free-standing wall along the frontage (textured)."""
     h, t = p["height"], 0.3
     shapes = []
-    xb = x_face + side * t
     if cam_z < z0:
         shapes.append(textured_face((x_face, 0, z0), (side * t, 0, 0), (0, h, 0), WALL, _shade(p["tint"], 0.8),
                                     p["texture"], 0.0))
     shapes.append(Shape(quad((x_face, h, z0), (0, 0, z1 - z0), (side * t, 0, 0)), WALL, _shade(p["tint"], 1.1)))
     shapes.append(textured_face((x_face, 0, z0), (0, 0, z1 - z0), (0, h, 0), WALL, p["tint"], p["texture"], p["offset"]))
-    del xb
     return SceneObject(2, max(z0, cam_z) - 0.01, shapes)
 
 

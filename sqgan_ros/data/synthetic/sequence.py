@@ -15,7 +15,7 @@ import numpy as np
 from sqgan_ros.data.synthetic import objects as ob
 from sqgan_ros.data.synthetic.geometry import Camera, SceneObject, Shape
 from sqgan_ros.data.synthetic.painter import Look, paint, sample_look
-from sqgan_ros.data.synthetic.scene import CHUNK, StreetWorld, walk_position
+from sqgan_ros.data.synthetic.scene import CHUNK, StreetWorld, triangle_wave, walk_position
 from sqgan_ros.data.synthetic.textures import Material
 
 FAR = 200.0  # metres of street rendered ahead of the camera
@@ -233,14 +233,13 @@ class StreetSequence:
             return ob.hedge(p["side"], it.x, it.z, p["z1"], p, cam_pos)
         z, x = it.z, it.x
         if kind == "person":
-            dz, phase, forward = walk_position(p, t)
+            dz, phase, _ = walk_position(p, t)
             z = z + dz
             if not self._visible(cam, x, z):
                 return None
             return ob.person_object(x, z, p, phase, False, self._lod(z - cam.z))
         if kind == "crosser":
             s = (p["t0"] + t) * abs(p["speed"]) / 14.0
-            from sqgan_ros.data.synthetic.scene import triangle_wave
             st = self.world.street
             x = st.road_left - 1 + triangle_wave(s + (x - st.road_left) / 14.0) * (st.road_right - st.road_left + 2)
             if not self._visible(cam, x, z):
