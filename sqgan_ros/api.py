@@ -1,0 +1,211 @@
+"""High-level codec API: numpy RGB image (+ label map) -> bytes -> numpy image and label map.
+
+::
+
+    SemanticEncoder.encode(image uint8 (H, W, 3), labels (H, W) | None, keep_ratio, class_weights)
+        resize to the model size -> Transmitter.compress -> bitstream.encode_frame -> bytes
+    SemanticDecoder.decode(bytes)
+        bitstream.decode_frame (model id checked) -> Receiver.decompress -> resize back to (H, W)
+
+Images of any size are resized to the model's size (``cv2.INTER_AREA`` when shrinking,
+``INTER_LINEAR`` when enlarging; label maps with ``INTER_NEAREST``) and back to the original
+size, which the frame header carries. Both classes run under ``torch.inference_mode`` with the
+model in eval mode and gradients off; on CPU the same input gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from sqgan_ros.bitstream import Coding, FrameHeader, FrameType, decode_frame, encode_frame
+from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
+from sqgan_ros.codec.model import KeepRatios
+from sqgan_ros.codec.model_file import LoadedModel, load_model
+from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
+
+_MAX_FRAME_ID = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class EncodeStats:
+    """Statistics of the last encoded frame.
+
+    Args:
+        semantic_k: latents sent by the semantic branch.
+        image_k: latents sent by the image branch.
+        num_latents: latents per branch (N).
+        payload_bytes: size of the whole frame (header, payload, checksum) in bytes.
+        encode_ms: wall time of ``encode`` in milliseconds.
+    """
+
+    semantic_k: int
+    image_k: int
+    num_latents: int
+    payload_bytes: int
+    encode_ms: float
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """A decoded frame at the original camera size.
+
+    Args:
+        image: RGB ``uint8 (H, W, 3)``.
+        labels: decoded label map ``uint8 (H, W)`` (0..19).
+        header: the frame header.
+    """
+
+    image: np.ndarray
+    labels: np.ndarray
+    header: FrameHeader
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without a GPU raises ValueError."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string, got {type(device).__name__}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but CUDA is not available")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    return torch.device(device)
+
+
+def _prepare(model: LoadedModel | str | Path, device: str | torch.device) -> tuple[LoadedModel, torch.device]:
+    dev = resolve_device(device)
+    if isinstance(model, (str, Path)):
+        loaded = load_model(model, dev)
+    elif isinstance(model, LoadedModel):
+        loaded = model
+        loaded.model.to(dev)
+    else:
+        raise TypeError(f"model must be a LoadedModel or a path, got {type(model).__name__}")
+    loaded.model.eval().requires_grad_(False)
+    return loaded, dev
+
+
+def _resize(array: np.ndarray, size: tuple[int, int], labels: bool) -> np.ndarray:
+    h, w = size
+    if array.shape[:2] == (h, w):
+        return array
+    if labels:
+        interp = cv2.INTER_NEAREST
+    elif h * w < array.shape[0] * array.shape[1]:
+        interp = cv2.INTER_AREA
+    else:
+        interp = cv2.INTER_LINEAR
+    return cv2.resize(array, (w, h), interpolation=interp)
+
+
+class SemanticEncoder:
+    """Sending side: image (+ label map) -> one self-contained frame of bytes.
+
+    Args:
+        model: a LoadedModel or the path of a model file.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    """
+
+    def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto") -> None:
+        self.loaded, self.device = _prepare(model, device)
+        self.last_stats: EncodeStats | None = None
+
+    def _check_image(self, image: np.ndarray) -> None:
+        if not isinstance(image, np.ndarray):
+            raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
+        if image.dtype != np.uint8:
+            raise ValueError(f"image must be uint8, got {image.dtype}")
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"image must be (H, W, 3) RGB, got shape {image.shape}")
+        if not (1 <= image.shape[0] <= MAX_IMAGE_SIDE and 1 <= image.shape[1] <= MAX_IMAGE_SIDE):
+            raise ValueError(f"image sides must be in [1, {MAX_IMAGE_SIDE}], got {image.shape[:2]}")
+
+    @staticmethod
+    def _check_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        if not isinstance(labels, np.ndarray):
+            raise TypeError(f"labels must be a numpy array or None, got {type(labels).__name__}")
+        if labels.shape != shape:
+            raise ValueError(f"labels must have shape {shape} (the image's), got {labels.shape}")
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"labels must be integers, got {labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+            raise ValueError(f"label values must be in [0, {NUM_CLASSES}), got "
+                             f"[{labels.min()}, {labels.max()}]")
+        return labels.astype(np.uint8)
+
+    def encode(self, image_rgb_uint8: np.ndarray, labels: np.ndarray | None = None,
+               keep_ratio: float | KeepRatios = 0.25, class_weights: dict[str, float] | None = None,
+               frame_id: int = 0, coding: Coding = Coding.ENTROPY) -> bytes:
+        """Encode one frame.
+
+        Args:
+            image_rgb_uint8: RGB image ``uint8 (H, W, 3)`` of any size.
+            labels: label map ``(H, W)`` with values 0..19, or None (all unlabelled).
+            keep_ratio: one ratio for both branches, or KeepRatios.
+            class_weights: run-time SAMM selection weights by class name (None: the paper's).
+            frame_id: uint32 frame counter stored in the header.
+            coding: ENTROPY (default) or FIXED_LENGTH (the paper's accounting).
+
+        Returns:
+            The frame's bytes.
+        """
+        start = time.perf_counter()
+        self._check_image(image_rgb_uint8)
+        h, w = image_rgb_uint8.shape[:2]
+        if labels is None:
+            labels = np.full((h, w), UNLABELLED, dtype=np.uint8)
+        labels = self._check_labels(labels, (h, w))
+        ratios = keep_ratio if isinstance(keep_ratio, KeepRatios) else KeepRatios.both(keep_ratio)
+        weights = None if class_weights is None else torch.from_numpy(weight_vector(class_weights))
+        if isinstance(frame_id, bool) or not isinstance(frame_id, (int, np.integer)) \
+                or not 0 <= int(frame_id) <= _MAX_FRAME_ID:
+            raise ValueError(f"frame_id must be a uint32, got {frame_id!r}")
+        model_size = self.loaded.config.image_size
+        small = _resize(image_rgb_uint8, model_size, labels=False)
+        small_labels = _resize(labels, model_size, labels=True)
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(small)).to(self.device)
+            x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+            lab = torch.from_numpy(small_labels.astype(np.int64)).unsqueeze(0).to(self.device)
+            symbols = self.loaded.model.transmitter.compress(x, lab, ratios, weights)[0]
+        header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
+                             frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
+        data = encode_frame(header, symbols, self.loaded.priors)
+        self.last_stats = EncodeStats(symbols.semantic.k, symbols.image.k, symbols.image.num_cells,
+                                      len(data), (time.perf_counter() - start) * 1000.0)
+        return data
+
+
+class SemanticDecoder:
+    """Receiving side: bytes -> image and label map at the original size.
+
+    Args:
+        model: a LoadedModel or the path of a model file (must be the encoder's model).
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+    """
+
+    def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto") -> None:
+        self.loaded, self.device = _prepare(model, device)
+
+    def decode(self, data: bytes) -> DecodedFrame:
+        """Decode one frame.
+
+        Raises:
+            BitstreamError: truncated/corrupted/foreign stream, or made by another model.
+        """
+        header, symbols = decode_frame(data, self.loaded.priors, expected_model_id=self.loaded.id_bytes)
+        with torch.inference_mode():
+            image, labels = self.loaded.model.receiver.decompress([symbols])
+            image = (image[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
+            labels = labels[0].to(torch.uint8).cpu().numpy()
+        return DecodedFrame(_resize(image, header.image_size, labels=False),
+                            _resize(labels, header.image_size, labels=True), header)
