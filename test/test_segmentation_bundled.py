@@ -135,3 +135,13 @@ def test_constructor_arguments() -> None:
         BundledSegmenter(net=torch.nn.Conv2d(3, 20, 1))
     with pytest.raises(TypeError):
         save_segnet("x.safetensors", torch.nn.Conv2d(3, 20, 1))
+
+
+def test_fused_network_matches_batchnorm_network() -> None:
+    net = _randomised()
+    fused = net.fused()
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # original untouched
+    x = torch.rand(2, 3, 32, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), net(x), rtol=1e-4, atol=1e-5)

@@ -15,6 +15,10 @@ from sqgan_ros.segmentation import (OnnxSegmenter, Preprocessing, TorchScriptSeg
                                     load_class_mapping)
 
 
+# torch.jit.script is deprecated in torch >= 2.10 but still the format users ship.
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
+
 class ColourClassifier(nn.Module):
     """Their class id = index of the brightest channel + 3 * (mean > 0.5): ids 0..5, at half size."""
 

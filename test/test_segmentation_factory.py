@@ -10,6 +10,8 @@ import torch
 from sqgan_ros.segmentation import (BundledSegmenter, NullSegmenter, SegmenterFileError, SegNet,
                                     SegNetConfig, TorchScriptSegmenter, make_segmenter, save_segnet)
 
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
 TINY = SegNetConfig(input_size=(32, 64), channels=(8, 8, 16), blocks=(1, 1, 1), decoder_channels=8)
 
 

@@ -127,7 +127,9 @@ class BundledSegmenter(Segmenter):
         path: ``.safetensors`` file from :func:`save_segnet`; defaults to
             :data:`DEFAULT_MODEL_PATH`.
         device: torch device to run on (``"cpu"``, ``"cuda"``, ...).
-        net: use this network instead of loading a file (tests, training evaluation).
+        net: use this network instead of loading a file (tests, training evaluation). The
+            segmenter runs a BatchNorm-folded snapshot of it (:meth:`SegNet.fused`), so later
+            changes to ``net`` do not reach the segmenter.
     """
 
     def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu",
@@ -142,7 +144,8 @@ class BundledSegmenter(Segmenter):
                 raise TypeError(f"net must be a SegNet, got {type(net).__name__}")
             self.path, self.info = None, {}
         self.device = torch.device(device)
-        self.net = net.to(self.device).eval()
+        self.net = net
+        self._runner = net.fused().to(self.device)
 
     @property
     def name(self) -> str:
@@ -164,7 +167,7 @@ class BundledSegmenter(Segmenter):
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
                               antialias=h > size[0] or w > size[1])
         with torch.inference_mode():
-            labels = self.net.predict(x)
+            labels = self._runner.predict(x)
         if (h, w) != size:
             labels = F.interpolate(labels[:, None].float(), size=(h, w), mode="nearest")[:, 0].long()
         return labels

@@ -15,6 +15,7 @@ Accepted model outputs: logits ``[B, C, h, w]`` (argmax over ``C``), integer lab
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,7 +207,9 @@ class TorchScriptSegmenter(_MappedSegmenter):
         super().__init__(path, class_mapping, preprocessing)
         self.device = torch.device(device)
         try:
-            self.model = torch.jit.load(str(self.path), map_location=self.device)
+            with warnings.catch_warnings():  # torch >= 2.10 marks TorchScript deprecated; it still works
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.model = torch.jit.load(str(self.path), map_location=self.device)
         except (RuntimeError, ValueError) as exc:
             raise ValueError(f"{self.path} is not a loadable TorchScript model: {exc}") from exc
         self.model.eval()
