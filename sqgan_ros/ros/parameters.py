@@ -124,7 +124,8 @@ def encoder_specs() -> dict[str, ParamSpec]:
                   "lower bound of the rate controller's image keep ratio, in (0, 1]",
                   low=0.0, high=1.0, low_exclusive=True),
         ParamSpec("target_kbps", 0.0,
-                  "payload bit budget in kbit/s; > 0 enables rate control, 0 = fixed keep ratios",
+                  "bit budget in kbit/s of the SemanticFrame messages (what the link pays); "
+                  "> 0 enables rate control, 0 = fixed keep ratios",
                   low=0.0, high=MAX_TARGET_KBPS),
     ] + _weight_specs()
     return {s.name: s for s in specs}

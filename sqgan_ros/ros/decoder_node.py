@@ -1,0 +1,230 @@
+"""``sqgan_decoder``: SemanticFrame -> reconstructed Image (operator side of the teleop link).
+
+::
+
+    SemanticFrame (best effort) --> peek_header: model id / version check --> SemanticDecoder
+        --> Image rgb8 (reliable; camera or model size; camera header)
+        --> colourised semantic map rgb8
+        --> CameraInfo (from the encoder's latched republish, scaled to the output size)
+        --> CodecStats (bits, bpp, kbit/s, encode/decode ms, latency, frames lost/rejected)
+
+Every frame stands alone (intra), so a lost or refused frame costs that frame only. A frame from
+another model is refused with one warning per second, not one per frame.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo
+
+from sqgan_ros.labels import colourise
+from sqgan_ros.ros.image_conversion import numpy_to_image
+from sqgan_ros.ros.node_utils import (RateWindow, WarningThrottle, resolve_model_path,
+                                      scale_camera_info, stamp_to_seconds)
+from sqgan_ros.ros.parameters import (DECODER_NODE_NAME, declare_parameters, decoder_specs,
+                                      make_on_set_callback)
+
+__all__ = ["DecoderNode", "main"]
+
+_UINT32 = 1 << 32
+
+
+class DecoderNode(Node):
+    """The operator-side node.
+
+    Raises (from the constructor):
+        ValueError / FileNotFoundError / ModelFileError: bad parameters or model file.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(DECODER_NODE_NAME, **kwargs)
+        self._specs = decoder_specs()
+        v = self._values = declare_parameters(self, self._specs)
+        model_path = resolve_model_path(str(v["model_file"]))
+        from sqgan_ros.api import SemanticDecoder  # torch: imported once the parameters are good
+        from sqgan_ros.msg import CodecStats, SemanticFrame
+        self._decoder = SemanticDecoder(model_path, device=str(v["device"]))
+        self._model_id = self._decoder.loaded.model_id[:16]
+        self._model_id_bytes = bytes.fromhex(self._model_id)
+        self._output_size = str(v["output_size"])
+        self._window = RateWindow(float(v["stats_window_s"]))
+        self.add_on_set_parameters_callback(make_on_set_callback(self._specs, self._on_params))
+
+        self._warn = WarningThrottle(self.get_logger().warning, period_s=1.0)
+        self._stats_cls = CodecStats
+        self._frames_total = 0
+        self._frames_dropped = 0
+        self._frames_lost = 0
+        self._frames_rejected = 0
+        self._last_frame_id: int | None = None
+        self._camera_info: CameraInfo | None = None
+        self._encode_ms: dict[int, float] = {}
+
+        link = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=int(v["qos_depth"]),
+                          reliability=ReliabilityPolicy.BEST_EFFORT)
+        latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                             reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2,
+                              reliability=ReliabilityPolicy.RELIABLE)
+        from sensor_msgs.msg import Image
+        self._image_pub = self.create_publisher(Image, str(v["image_topic"]), reliable)
+        self._semantic_pub = self.create_publisher(Image, str(v["semantic_topic"]), reliable)
+        self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_topic"]), reliable)
+        self._stats_pub = self.create_publisher(CodecStats, str(v["stats_topic"]), 10)
+        self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link)
+        self.create_subscription(CameraInfo, str(v["camera_info_in_topic"]), self._on_info, latched)
+        self.create_subscription(CodecStats, str(v["encoder_stats_topic"]), self._on_encoder_stats,
+                                 QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT))
+        self.get_logger().info(
+            f"model {model_path.name} (id {self._model_id}) on {self._decoder.device}; "
+            f"{self.resolve_topic_name(str(v['frame_topic']))} -> "
+            f"{self._image_pub.topic_name}")
+
+    def _on_params(self, changes: dict[str, Any]) -> None:
+        if "output_size" in changes:
+            self._output_size = str(changes["output_size"])
+        if "stats_window_s" in changes:
+            self._window = RateWindow(float(changes["stats_window_s"]))
+
+    def _on_info(self, msg: CameraInfo) -> None:
+        self._camera_info = msg
+
+    def _on_encoder_stats(self, msg: Any) -> None:
+        if msg.side != msg.SIDE_ENCODER:
+            return
+        self._encode_ms[int(msg.frame_id)] = float(msg.encode_ms)
+        while len(self._encode_ms) > 64:
+            self._encode_ms.pop(next(iter(self._encode_ms)))
+
+    # ------------------------------------------------------------------ frames
+    def _on_frame(self, msg: Any) -> None:
+        from sqgan_ros.bitstream import BitstreamError, peek_header
+
+        t0 = time.perf_counter()
+        payload = bytes(msg.payload)
+        try:
+            header = peek_header(payload)
+        except BitstreamError as exc:
+            self._reject("corrupt", f"frame {msg.frame_id} refused: {exc}")
+            return
+        if header.model_id != self._model_id_bytes or msg.model_id != self._model_id:
+            self._reject("model_id",
+                         f"frame {msg.frame_id} from model {header.model_id.hex()} refused: "
+                         f"this decoder runs model {self._model_id}")
+            return
+        self._count_lost(int(msg.frame_id))
+        try:
+            decoded = self._decoder.decode(payload)
+        except BitstreamError as exc:
+            self._reject("corrupt", f"frame {msg.frame_id} refused: {exc}")
+            return
+        except Exception as exc:  # a decode failure costs this frame only
+            self._frames_dropped += 1
+            self._warn.warn(f"decode:{type(exc).__name__}",
+                            f"frame {msg.frame_id} not decoded: {type(exc).__name__}: {exc}")
+            return
+
+        if self._output_size == "model":
+            size = tuple(header.model_size)
+        else:
+            size = tuple(header.image_size)
+        image = _resize(decoded.image, size, cv2.INTER_LINEAR)
+        labels = _resize(np.asarray(decoded.labels, dtype=np.uint8), size, cv2.INTER_NEAREST)
+        decode_ms = (time.perf_counter() - t0) * 1000.0
+
+        self._image_pub.publish(numpy_to_image(image, "rgb8", msg.header))
+        self._semantic_pub.publish(numpy_to_image(colourise(labels), "rgb8", msg.header))
+        self._info_pub.publish(self._camera_info_for(msg.header, size))
+        self._frames_total += 1
+        payload_bits = 8 * len(payload)
+        self._window.add(payload_bits, 0)
+        self._publish_stats(msg, header, payload_bits, decode_ms)
+
+    def _reject(self, cause: str, message: str) -> None:
+        self._frames_rejected += 1
+        self._warn.warn(cause, message)
+
+    def _count_lost(self, frame_id: int) -> None:
+        last = self._last_frame_id
+        self._last_frame_id = frame_id
+        if last is None:
+            return
+        gap = (frame_id - last) % _UINT32
+        if 0 < gap < (1 << 16):
+            self._frames_lost += gap - 1
+        elif gap != 0:  # the encoder restarted (frame ids start again) or frames came reordered
+            self.get_logger().info(f"frame ids restarted ({last} -> {frame_id}); encoder restart?")
+
+    def _camera_info_for(self, header: Any, size: tuple[int, int]) -> CameraInfo:
+        if self._camera_info is not None:
+            info = scale_camera_info(self._camera_info, size[0], size[1])
+        else:  # no calibration known: say at least the size
+            info = CameraInfo()
+            info.height, info.width = int(size[0]), int(size[1])
+        info.header = header
+        return info
+
+    def _publish_stats(self, msg: Any, header: Any, payload_bits: int, decode_ms: float) -> None:
+        s = self._stats_cls()
+        s.header = msg.header
+        s.side = self._stats_cls.SIDE_DECODER
+        s.model_id = self._model_id
+        s.frame_id = int(msg.frame_id)
+        s.frame_type = int(msg.frame_type)
+        s.payload_bits = payload_bits
+        h, w = header.image_size
+        s.bpp = float(payload_bits) / float(h * w)
+        s.payload_kbps, _, s.fps = self._window.rates()
+        s.message_kbps = math.nan
+        s.encode_ms = self._encode_ms.get(int(msg.frame_id), math.nan)
+        s.segment_ms = math.nan
+        s.decode_ms = float(decode_ms)
+        now = self.get_clock().now().nanoseconds * 1e-9
+        s.latency_ms = float((now - stamp_to_seconds(msg.header.stamp)) * 1000.0)
+        s.frames_total = self._frames_total
+        s.frames_dropped = self._frames_dropped
+        s.frames_lost = self._frames_lost
+        s.frames_rejected = self._frames_rejected
+        self._stats_pub.publish(s)
+
+
+def _resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:
+    h, w = int(size[0]), int(size[1])
+    if array.shape[:2] == (h, w):
+        return np.ascontiguousarray(array)
+    return cv2.resize(array, (w, h), interpolation=interpolation)
+
+
+def main(args: list[str] | None = None) -> int:
+    """Entry point of ``decoder_node``: returns the process exit status."""
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = DecoderNode()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError) as exc:
+        print(f"sqgan_decoder: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
