@@ -71,7 +71,7 @@ def _fake_renderer(seed: int, size: tuple[int, int]) -> tuple[np.ndarray, np.nda
 
 def test_train_main_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "seg.safetensors"
-    info = train.main(["--out", str(out), "--minutes", "0.1", "--pool", "12", "--val", "4",
+    info = train.main(["--out", str(out), "--minutes", "0.05", "--pool", "12", "--val", "4",
                        "--size", "32x64", "--crop", "32x64", "--batch", "4", "--lr", "1e-2",
                        "--eval-every", "100"], renderer=_fake_renderer)
     assert out.is_file()
@@ -85,6 +85,8 @@ def test_train_main_end_to_end(tmp_path: Path) -> None:
     image, labels = _fake_renderer(999, (32, 64))
     accuracy = (segmenter.segment(image) == labels).mean()
     assert accuracy > 0.6
+    again = train.main(["--out", str(out), "--eval-only", "--val", "4"], renderer=_fake_renderer)
+    assert again["val_miou"] == pytest.approx(info["val_miou"], abs=1e-3)
 
 
 def test_render_pool_checks_size() -> None:

@@ -29,12 +29,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sqgan_ros.data.datasets import SPLIT_SEEDS
 from sqgan_ros.labels import CLASS_INDEX, CLASS_NAMES, NUM_CLASSES, UNLABELLED
 from sqgan_ros.segmentation.bundled import save_segnet
 from sqgan_ros.segmentation.network import SegNet, SegNetConfig
 
-#: Seeds of the validation frames start here (training uses 0, 1, 2, ...).
-VAL_SEED_OFFSET = 10_000_000
+#: Scene seeds of the synthetic splits: the data module's disjoint ranges (train 0.., val 1e6..).
+TRAIN_SEED_OFFSET = SPLIT_SEEDS["train"]
+VAL_SEED_OFFSET = SPLIT_SEEDS["val"]
 #: Extra loss weight on small classes that matter for teleoperation.
 KEY_CLASS_BOOST: dict[str, float] = {
     "traffic_light": 2.0, "traffic_sign": 2.0, "person": 2.0, "rider": 2.0,
@@ -221,7 +223,9 @@ def _parse_size(text: str) -> tuple[int, int]:
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of the trainer."""
     p = argparse.ArgumentParser(prog="python -m sqgan_ros.segmentation.train", description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, required=True, help="output .safetensors file")
+    p.add_argument("--out", type=Path, required=True,
+                   help="output .safetensors file (with --eval-only: the model to evaluate)")
+    p.add_argument("--eval-only", action="store_true", help="evaluate --out on the val split, no training")
     p.add_argument("--minutes", type=float, default=20.0, help="training wall-clock budget (excl. rendering)")
     p.add_argument("--pool", type=int, default=2000, help="training frames rendered into memory")
     p.add_argument("--render-minutes", type=float, default=10.0, help="cap on pool rendering time")
@@ -254,9 +258,20 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
     def log(msg: str) -> None:
         print(f"[{time.monotonic() - start:7.1f}s] {msg}", flush=True)
 
+    if args.eval_only:
+        from sqgan_ros.segmentation.bundled import load_segnet
+
+        net, info = load_segnet(args.out)
+        val_x, val_y = render_pool(renderer, range(VAL_SEED_OFFSET, VAL_SEED_OFFSET + args.val),
+                                   net.config.input_size, log=log)
+        per_class, miou = evaluate(net, val_x, val_y)
+        print(format_iou_table(per_class, miou), flush=True)
+        return {"val_miou": round(miou, 4), "val_iou": {k: round(v, 4) for k, v in per_class.items()},
+                "val_frames": int(len(val_x)), "val_seed_offset": VAL_SEED_OFFSET}
     val_x, val_y = render_pool(renderer, range(VAL_SEED_OFFSET, VAL_SEED_OFFSET + args.val), args.size, log=log)
-    pool_x, pool_y = render_pool(renderer, range(args.seed * 1_000_000, args.seed * 1_000_000 + args.pool),
-                                 args.size, max_seconds=args.render_minutes * 60, log=log)
+    first = TRAIN_SEED_OFFSET + args.seed * args.pool  # --seed picks another block of train scenes
+    pool_x, pool_y = render_pool(renderer, range(first, first + args.pool), args.size,
+                                 max_seconds=args.render_minutes * 60, log=log)
     log(f"pool: {len(pool_x)} train frames, {len(val_x)} val frames at {args.size}")
     weights = class_weights(pool_y)
     log("class weights: " + ", ".join(f"{n}={w:.2f}" for n, w in zip(CLASS_NAMES, weights.tolist())))
