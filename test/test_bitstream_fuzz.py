@@ -97,6 +97,7 @@ def test_garbage_payload_with_valid_crc(data) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)
 @settings(max_examples=100_000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(kind=st.integers(0, 2), data=st.data())
 def test_fuzz_100k(kind: int, data) -> None:
