@@ -1,0 +1,372 @@
+"""End-to-end teleop over real DDS: camera_source -> sqgan_encoder -> sqgan_decoder, as processes.
+
+One graph per module (started from :func:`sqgan_ros.ros.run_graph.graph_plan`, the plan the
+runner and the launch file use), on a DDS domain of its own. The test process is the operator's
+tooling: it watches topics, sets parameters through the nodes' services and injects frames.
+
+Model: ``models/default.safetensors`` when it exists (then reconstructions must also reach
+PSNR_MIN on the synthetic scenes), else a tiny random-initialised model (then only delivery,
+stamps, frame ids and sizes are checked: a random network's PSNR means nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MODEL = REPO / "models" / "default.safetensors"
+CAMERA_SIZE = (96, 160)  # camera frames differ from the model size: the decoder must resize back
+# PSNR floor for the trained default model on the synthetic street scenes. The scenes are flat
+# shaded regions with exact labels; at the default keep ratios (0.25 / 0.4, ~0.02-0.04 bpp) the
+# paper reports ~20 dB PSNR on Cityscapes at 0.019-0.038 bpp, and the synthetic scenes are far
+# simpler, so 18 dB is a floor that still catches a broken pipeline (wrong colour order, wrong
+# resize, misaligned frames all fall below 12 dB).
+PSNR_MIN = 18.0
+
+
+def _make_tiny_model(path: Path, seed: int) -> None:
+    import torch
+
+    from sqgan_ros.codec.config import get_config
+    from sqgan_ros.codec.model import SQGAN
+    from sqgan_ros.codec.model_file import save_model
+
+    torch.manual_seed(seed)
+    config = get_config("tiny")
+    model = SQGAN(config).eval()
+    save_model(path, model, None, {"note": f"random tiny model for tests (seed {seed})"})
+
+
+class _Probe:
+    """Test-side node: records topics, calls parameter services, publishes injected frames."""
+
+    def __init__(self) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+
+        from sqgan_ros.msg import CodecStats, SemanticFrame
+
+        self.rclpy = rclpy
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("teleop_probe", context=self.context)
+        self.lock = threading.Lock()
+        self.camera: dict[tuple[int, int], Any] = {}
+        self.labels: dict[tuple[int, int], Any] = {}
+        self.recon: list[tuple[float, Any]] = []
+        self.frames: list[tuple[float, Any]] = []
+        self.stats: list[Any] = []
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        best = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
+        sub = self.node.create_subscription
+        sub(Image, "/robot/camera/image_raw", self._keyed(self.camera), qos_profile_sensor_data)
+        sub(Image, "/robot/camera/labels", self._keyed(self.labels), qos_profile_sensor_data)
+        sub(Image, "/operator/sqgan/image", self._timed(self.recon), reliable)
+        sub(SemanticFrame, "/robot/sqgan/frame", self._timed(self.frames), best)
+        sub(CodecStats, "/operator/sqgan/decoder_stats", self._append(self.stats), 10)
+        self.frame_pub = self.node.create_publisher(SemanticFrame, "/robot/sqgan/frame", best)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:  # context shut down under us
+                return
+
+    def _keyed(self, store: dict) -> Callable[[Any], None]:
+        def cb(msg: Any) -> None:
+            with self.lock:
+                store[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+        return cb
+
+    def _timed(self, store: list) -> Callable[[Any], None]:
+        def cb(msg: Any) -> None:
+            with self.lock:
+                store.append((time.monotonic(), msg))
+        return cb
+
+    def _append(self, store: list) -> Callable[[Any], None]:
+        def cb(msg: Any) -> None:
+            with self.lock:
+                store.append(msg)
+        return cb
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if predicate():
+                    return True
+            time.sleep(0.05)
+        with self.lock:
+            return predicate()
+
+    def set_parameters(self, node: str, **values: Any) -> list[Any]:
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        client = self.node.create_client(SetParameters, f"{node}/set_parameters")
+        try:
+            if not client.wait_for_service(timeout_sec=10.0):
+                raise TimeoutError(f"{node}/set_parameters not available")
+            req = SetParameters.Request(
+                parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
+            future = client.call_async(req)
+            deadline = time.monotonic() + 10.0
+            while not future.done() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            if not future.done():
+                raise TimeoutError(f"{node}/set_parameters did not answer")
+            return list(future.result().results)
+        finally:
+            self.node.destroy_client(client)
+
+    def close(self) -> None:
+        self.rclpy.try_shutdown(context=self.context)
+        self.thread.join(timeout=5.0)
+
+
+class _Graph:
+    def __init__(self, tmp: Path, model: Path, env: dict[str, str]) -> None:
+        from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+
+        self.tmp, self.env = tmp, env
+        plans = graph_plan(GraphOptions(source="synthetic", model=str(model), device="cpu",
+                                        segmenter="topic", fps=5.0))
+        files = [REPO / "config" / "teleop.yaml"]
+        self.commands = {}
+        for plan in plans:
+            cmd = node_command(plan, files)
+            if plan.name == "camera_source":
+                cmd += ["-p", f"height:={CAMERA_SIZE[0]}", "-p", f"width:={CAMERA_SIZE[1]}"]
+            self.commands[plan.name] = cmd
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+        for name in ("sqgan_decoder", "sqgan_encoder", "camera_source"):
+            self.start(name)
+
+    def start(self, name: str) -> None:
+        log = self.tmp / f"{name}.{len([k for k in self.logs if k.startswith(name)])}.log"
+        self.logs[name] = log
+        self.procs[name] = subprocess.Popen(self.commands[name], env=self.env,
+                                            stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def stop(self, name: str) -> int:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def log(self, name: str) -> str:
+        return self.logs[name].read_text(errors="replace")
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+@pytest.fixture(scope="module")
+def graph(tmp_path_factory: pytest.TempPathFactory):
+    from conftest import ros_problem
+
+    if ros_problem() is not None:
+        pytest.skip(ros_problem())
+    tmp = tmp_path_factory.mktemp("teleop")
+    trained = DEFAULT_MODEL.is_file()
+    model = DEFAULT_MODEL if trained else tmp / "tiny.safetensors"
+    if not trained:
+        _make_tiny_model(model, seed=0)
+    env = dict(os.environ)
+    # A domain of this module's own (the session's id shifted), so no other test's nodes interfere.
+    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 101) % 232 + 1)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    old = os.environ["ROS_DOMAIN_ID"]
+    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
+    g = _Graph(tmp, model, env)
+    probe = _Probe()
+    g.probe, g.model, g.trained = probe, model, trained
+    try:
+        yield g
+    finally:
+        probe.close()
+        g.close()
+        os.environ["ROS_DOMAIN_ID"] = old
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10.0 * np.log10(255.0 ** 2 / mse)
+
+
+def test_reconstructions_carry_camera_stamps_frame_id_and_size(graph) -> None:
+    from sqgan_ros.ros.image_conversion import image_to_numpy
+
+    p = graph.probe
+    ok = p.wait_for(lambda: len(p.recon) >= 5, timeout=60.0)
+    assert ok, ("no reconstructions; decoder log:\n" + graph.log("sqgan_decoder")[-2000:]
+                + "\nencoder log:\n" + graph.log("sqgan_encoder")[-2000:])
+    with p.lock:
+        recon = [m for _, m in p.recon]
+        camera = dict(p.camera)
+    matched = 0
+    psnrs = []
+    for msg in recon:
+        assert msg.encoding == "rgb8" and msg.step == 3 * msg.width
+        assert (msg.height, msg.width) == CAMERA_SIZE  # output_size: camera
+        assert msg.header.frame_id == "camera"
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        if key in camera:
+            matched += 1
+            psnrs.append(_psnr(image_to_numpy(camera[key], "rgb8"), image_to_numpy(msg, "rgb8")))
+    assert matched >= len(recon) - 1, "reconstruction stamps must be camera stamps"
+    if graph.trained:
+        assert float(np.mean(psnrs)) >= PSNR_MIN, f"mean PSNR {np.mean(psnrs):.1f} dB"
+    with p.lock:
+        stats = list(p.stats)
+    assert stats and stats[-1].latency_ms > 0 and stats[-1].decode_ms > 0
+    assert stats[-1].payload_bits > 0 and stats[-1].bpp > 0
+
+
+def _person_recall(graph, frames: list[Any]) -> float:
+    """Share of latent cells that contain people whose image latent was kept."""
+    from sqgan_ros.bitstream import decode_frame
+    from sqgan_ros.codec.model_file import load_model
+    from sqgan_ros.labels import CLASS_INDEX
+    from sqgan_ros.ros.image_conversion import image_to_numpy
+
+    loaded = graph.__dict__.setdefault("_loaded", load_model(graph.model, "cpu"))
+    with graph.probe.lock:
+        labels_by_stamp = dict(graph.probe.labels)
+    kept_person = total_person = matched = 0
+    for msg in frames:
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+        if key not in labels_by_stamp:
+            continue
+        matched += 1
+        header, symbols = decode_frame(bytes(msg.payload), loaded.priors)
+        gh, gw = symbols.image.grid
+        labels = image_to_numpy(labels_by_stamp[key], "mono8")
+        import cv2
+        labels = cv2.resize(labels, tuple(reversed(header.model_size)), interpolation=cv2.INTER_NEAREST)
+        ch, cw = labels.shape[0] // gh, labels.shape[1] // gw
+        person = (labels == CLASS_INDEX["person"])[: gh * ch, : gw * cw]
+        cells = person.reshape(gh, ch, gw, cw).any(axis=(1, 3)).reshape(-1)
+        kept = np.zeros(gh * gw, bool)
+        kept[symbols.image.positions] = True
+        kept_person += int((kept & cells).sum())
+        total_person += int(cells.sum())
+    if total_person == 0:
+        pytest.fail(f"no person cells in {len(frames)} frames ({matched} matched to labels)")
+    return kept_person / total_person
+
+
+def test_class_weight_change_takes_effect_on_next_frames(graph) -> None:
+    p = graph.probe
+    assert p.wait_for(lambda: len(p.frames) >= 6, timeout=60.0), graph.log("sqgan_encoder")[-2000:]
+    res = p.set_parameters("/robot/sqgan_encoder", **{"class_weights.person": 1.0,
+                                                      "image_keep_ratio": 0.25})
+    assert all(r.successful for r in res), [r.reason for r in res]
+    t0 = time.monotonic()
+    assert p.wait_for(lambda: sum(t > t0 + 0.5 for t, _ in p.frames) >= 8, timeout=30.0)
+    with p.lock:
+        before = [m for t, m in p.frames if t > t0 + 0.5]
+    res = p.set_parameters("/robot/sqgan_encoder", **{"class_weights.person": 50.0})
+    assert res[0].successful, res[0].reason
+    t1 = time.monotonic()
+    assert p.wait_for(lambda: sum(t > t1 + 0.5 for t, _ in p.frames) >= 8, timeout=30.0)
+    with p.lock:
+        after = [m for t, m in p.frames if t > t1 + 0.5]
+    r_before, r_after = _person_recall(graph, before), _person_recall(graph, after)
+    print(f"person cells kept: {r_before:.2f} at weight 1 -> {r_after:.2f} at weight 50")
+    assert r_after >= 0.9 and r_after > r_before + 0.1, (r_before, r_after)
+
+
+def test_invalid_parameters_are_rejected_with_a_reason(graph) -> None:
+    p = graph.probe
+    bad = p.set_parameters("/robot/sqgan_encoder", **{"class_weights.person": -1.0})[0]
+    assert not bad.successful and "class_weights.person" in bad.reason
+    bad = p.set_parameters("/robot/sqgan_encoder", image_keep_ratio=0.0)[0]
+    assert not bad.successful and "image_keep_ratio" in bad.reason
+    bad = p.set_parameters("/robot/sqgan_encoder", target_kbps=float("nan"))[0]
+    assert not bad.successful and "target_kbps" in bad.reason  # rclpy's range check says why
+    ro = p.set_parameters("/robot/sqgan_encoder", device="cpu")[0]
+    assert not ro.successful and "read-only" in ro.reason.lower()
+    unknown = p.set_parameters("/robot/sqgan_encoder", **{"class_weights.dragon": 1.0})[0]
+    assert not unknown.successful and unknown.reason
+    ok = p.set_parameters("/operator/sqgan_decoder", output_size="camera")[0]
+    assert ok.successful
+
+
+def test_foreign_model_frames_refused_with_one_warning_per_second(graph) -> None:
+    from sqgan_ros.api import SemanticEncoder
+    from sqgan_ros.msg import SemanticFrame
+
+    other = graph.tmp / "other.safetensors"
+    _make_tiny_model(other, seed=12345)
+    enc = SemanticEncoder(other, device="cpu")
+    rgb = np.zeros((64, 128, 3), np.uint8)
+    payload = enc.encode(rgb, None, keep_ratio=0.25)
+    msg = SemanticFrame()
+    msg.model_id = enc.loaded.model_id[:16]
+    msg.image_height, msg.image_width = 64, 128
+    msg.model_height, msg.model_width = enc.loaded.config.image_size
+    msg.semantic_keep_ratio = msg.image_keep_ratio = 0.25
+    msg.payload = payload
+    before = graph.log("sqgan_decoder").count(f"from model {msg.model_id}")
+    start = time.monotonic()
+    n = 0
+    while time.monotonic() - start < 3.0:  # 3 s at ~50 Hz: ~150 foreign frames
+        msg.frame_id = 1000 + n
+        graph.probe.frame_pub.publish(msg)
+        n += 1
+        time.sleep(0.02)
+    time.sleep(0.5)
+    warnings = graph.log("sqgan_decoder").count(f"from model {msg.model_id}") - before
+    assert 2 <= warnings <= 5, f"{warnings} warnings for {n} foreign frames in 3 s"
+
+
+def test_encoder_restart_resumes_stream_without_decoder_restart(graph) -> None:
+    p = graph.probe
+    decoder_pid = graph.procs["sqgan_decoder"].pid
+    assert graph.stop("sqgan_encoder") == 0, graph.log("sqgan_encoder")[-2000:]
+    time.sleep(1.0)
+    t_restart = time.monotonic()
+    graph.start("sqgan_encoder")
+    ok = p.wait_for(lambda: sum(t > t_restart for t, _ in p.recon) >= 3, timeout=60.0)
+    assert ok, graph.log("sqgan_encoder")[-2000:]
+    assert graph.procs["sqgan_decoder"].poll() is None
+    assert graph.procs["sqgan_decoder"].pid == decoder_pid
+
+
+def test_missing_model_file_is_one_line_error_not_a_traceback(graph) -> None:
+    cmd = graph.commands["sqgan_encoder"] + ["-p", "model_file:=/nonexistent/m.safetensors"]
+    res = subprocess.run(cmd, env=graph.env, capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert "Traceback" not in res.stderr
+    errors = [line for line in res.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and "model file not found" in errors[0], res.stderr
