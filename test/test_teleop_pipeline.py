@@ -250,6 +250,7 @@ def test_reconstructions_carry_camera_stamps_frame_id_and_size(graph) -> None:
         stats = list(p.stats)
     assert stats and stats[-1].latency_ms > 0 and stats[-1].decode_ms > 0
     assert stats[-1].payload_bits > 0 and stats[-1].bpp > 0
+    assert any(np.isfinite(s.encode_ms) for s in stats), "decoder stats never carried encode_ms"
 
 
 def _person_recall(graph, frames: list[Any]) -> float:

@@ -83,10 +83,12 @@ class DecoderNode(Node):
         self._semantic_pub = self.create_publisher(Image, str(v["semantic_topic"]), reliable)
         self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_topic"]), reliable)
         self._stats_pub = self.create_publisher(CodecStats, str(v["stats_topic"]), 10)
-        self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link)
-        self.create_subscription(CameraInfo, str(v["camera_info_in_topic"]), self._on_info, latched)
+        # Encoder stats first: when a frame and its stats are both waiting, the executor serves
+        # subscriptions in creation order, so encode_ms is known when the frame is decoded.
         self.create_subscription(CodecStats, str(v["encoder_stats_topic"]), self._on_encoder_stats,
                                  QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT))
+        self.create_subscription(CameraInfo, str(v["camera_info_in_topic"]), self._on_info, latched)
+        self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link)
         self.get_logger().info(
             f"model {model_path.name} (id {self._model_id}) on {self._decoder.device}; "
             f"{self.resolve_topic_name(str(v['frame_topic']))} -> "
