@@ -62,7 +62,7 @@ def fixed_batch() -> dict:
 def test_stage_reduces_loss_on_fixed_batch(tmp_path, stage: int) -> None:
     trainer = make_trainer(tmp_path)
     if stage > 1:
-        trainer._setup_stage(stage)
+        trainer.start_stage(stage)
     batch = fixed_batch()
     before = trainer.evaluate(batch)["rec"]
     trainer.fit([stage])
@@ -74,7 +74,7 @@ def test_stage_reduces_loss_on_fixed_batch(tmp_path, stage: int) -> None:
 
 def test_stage_three_trains_image_branch_only(tmp_path) -> None:
     trainer = make_trainer(tmp_path, steps=2, gan_start=0)
-    trainer._setup_stage(3)
+    trainer.start_stage(3)
     semantic_before = {k: v.clone() for k, v in trainer.model.semantic.state_dict().items()}
     image_before = {k: v.clone() for k, v in trainer.model.image.state_dict().items()}
     logs = trainer.fit([3])

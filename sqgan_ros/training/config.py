@@ -28,26 +28,32 @@ class ConfigError(ValueError):
 
 @dataclass
 class DataConfig:
-    """Where training images come from (see ``sqgan_ros.training.data_builder``).
+    """Where training images come from (built by ``sqgan_ros.training.data_builder``).
 
     Args:
-        synthetic_scenes: number of synthetic street scenes (exact labels); 0 for none.
-        synthetic_size: (H, W) of rendered synthetic scenes.
-        image_dirs: folders of unlabelled images or videos (real footage).
-        labelled_dirs: ``[image_dir, label_dir]`` pairs of image+label folders.
-        cityscapes_root: Cityscapes layout root, or None.
-        crop: (H, W) random crop used in training.
-        augment: enable augmentation (copy-paste of key classes, jitter, ...).
+        size: (H, W) frames are rendered/resized to (the model size).
+        crop: (H, W) random training crop, or None for full frames.
+        length: virtual epoch length (samples).
+        synthetic_ratio: share of synthetic scenes; the rest is real (unlabelled) footage if found.
+        real_frames: frame split of real videos ("train" holds out every 10th frame).
+        augment: per-sample augmentation (flip, rotation, resize-crop, colour, sharpness).
+        copy_paste_p: batch copy-paste probability of traffic lights/signs (paper 0.9; 0 disables).
+        videos: explicit real videos (None: the footage the data layer finds).
+        photos: explicit real photos (None: the footage the data layer finds).
+        cityscapes_root: train on a Cityscapes-layout dataset instead (paper setting).
         num_workers: DataLoader workers per process.
     """
 
-    synthetic_scenes: int = 2000
-    synthetic_size: tuple[int, int] = (256, 512)
-    image_dirs: list[str] = field(default_factory=list)
-    labelled_dirs: list[list[str]] = field(default_factory=list)
-    cityscapes_root: str | None = None
-    crop: tuple[int, int] = (128, 256)
+    size: tuple[int, int] = (256, 512)
+    crop: tuple[int, int] | None = (128, 256)
+    length: int = 10_000
+    synthetic_ratio: float = 0.8
+    real_frames: str = "train"
     augment: bool = True
+    copy_paste_p: float = 0.9
+    videos: list[str] | None = None
+    photos: list[str] | None = None
+    cityscapes_root: str | None = None
     num_workers: int = 0
 
 
@@ -174,8 +180,10 @@ class TrainConfig:
             raise ConfigError(f"keep_ratio.levels must be increasing values in (0, 1], got {levels}")
         if self.keep_ratio.sigma < 0:
             raise ConfigError("keep_ratio.sigma must be >= 0")
-        if len(self.data.crop) != 2 or min(self.data.crop) < 16:
+        if self.data.crop is not None and min(self.data.crop) < 16:
             raise ConfigError(f"data.crop must be (H, W) >= 16, got {self.data.crop}")
+        if not 0.0 <= self.data.copy_paste_p <= 1.0 or not 0.0 <= self.data.synthetic_ratio <= 1.0:
+            raise ConfigError("data.copy_paste_p and data.synthetic_ratio must be in [0, 1]")
         if self.optim.warmup_steps < 0 or not 0.0 <= self.optim.min_lr_factor <= 1.0:
             raise ConfigError("optim.warmup_steps must be >= 0 and min_lr_factor in [0, 1]")
         return self

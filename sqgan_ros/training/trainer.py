@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -77,7 +78,7 @@ class Trainer:
         self.stage = 1
         self.step = 0
         self._writer = None
-        self._setup_stage(1)
+        self.start_stage(1)
 
     # ----- stage set-up ---------------------------------------------------------------------
     def _branch_name(self, stage: int) -> str:
@@ -91,8 +92,14 @@ class Trainer:
             self.ctx = LossContext(self.config.loss, lpips).to(self.device)
         return self.ctx
 
-    def _setup_stage(self, stage: int) -> None:
-        """Freeze/unfreeze branches, wrap the trained branch and discriminator, build optimizers."""
+    def start_stage(self, stage: int) -> None:
+        """Begin ``stage`` at step 0: freeze the other branch, wrap for DDP, fresh optimizers.
+
+        Args:
+            stage: 1 (semantic), 2 (image on ground truth) or 3 (image on decoded s_hat).
+        """
+        if stage not in STAGE_NAMES:
+            raise ValueError(f"stage must be one of {sorted(STAGE_NAMES)}, got {stage}")
         self.stage, self.step = stage, 0
         name = self._branch_name(stage)
         branch = getattr(self.model, name)
@@ -138,10 +145,22 @@ class Trainer:
                                 num_workers=self.config.data.num_workers,
                                 pin_memory=self.device.type == "cuda",
                                 generator=torch.Generator().manual_seed(seed * 100003 + epoch))
-            for item in loader:
+            for i, item in enumerate(loader):
+                item = self._copy_paste(item, epoch, offset + i)
                 yield {k: v.to(self.device, non_blocking=True) if isinstance(v, torch.Tensor) else v
                        for k, v in item.items()}
             epoch, offset = epoch + 1, 0
+
+    def _copy_paste(self, batch: dict, epoch: int, index: int) -> dict:
+        """Paper's batch copy-paste of traffic lights/signs, seeded per (seed, stage, epoch, batch, rank)."""
+        p = self.config.data.copy_paste_p
+        if not self.config.data.augment or p <= 0 or batch["image"].shape[0] < 2:
+            return batch
+        from sqgan_ros.data.augment import batch_copy_paste
+
+        rng = np.random.default_rng([self.config.seed, self.stage, epoch, index, self.dist.rank])
+        image, labels = batch_copy_paste(batch["image"], batch["labels"], p, generator=rng)
+        return {**batch, "image": image, "labels": labels}
 
     # ----- one step ---------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -268,7 +287,7 @@ class Trainer:
         path = path or self.checkpoint_path()
         meta = read_meta(path)
         if meta.stage != self.stage:
-            self._setup_stage(meta.stage)
+            self.start_stage(meta.stage)
         load_checkpoint(path, self._modules(), {"gen": self.opt_g, "disc": self.opt_d})
         self.step = meta.step
         return meta
@@ -301,7 +320,7 @@ class Trainer:
             if stage < self.stage:  # resumed past it
                 continue
             if stage != self.stage:
-                self._setup_stage(stage)
+                self.start_stage(stage)
             total = self.config.stage_steps(stage)
             ran = self.step < total
             if ran:

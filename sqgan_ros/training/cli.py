@@ -1,0 +1,102 @@
+"""``sqgan-train``: train SQ-GAN in three stages, then export the model with entropy priors.
+
+    sqgan-train --config config/train/small.yaml [--stage 1|2|3|all] [--resume] [--out runs/NAME]
+                [--max-steps N] [--device auto] [--init CHECKPOINT]
+    sqgan-train export --checkpoint runs/NAME/checkpoint --out models/default.safetensors [--batches N]
+
+Multi-GPU / multi-node: ``torchrun --nproc-per-node G -m sqgan_ros.training.cli --config ...``
+(same flags; rank 0 logs and saves).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from sqgan_ros.training.config import STAGES, load_config
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sqgan-train", description="Train SQ-GAN (3 stages). "
+                                     "Use `sqgan-train export ...` to write a model file.")
+    parser.add_argument("--config", required=True, type=Path, help="training YAML (config/train/*.yaml)")
+    parser.add_argument("--stage", default="all", choices=["1", "2", "3", "all"], help="stage(s) to run")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint")
+    parser.add_argument("--out", type=Path, default=None, help="run directory (default runs/<config name>)")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from the model weights of this checkpoint (e.g. runs/x/stage1)")
+    return parser
+
+
+def _export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sqgan-train export",
+                                     description="Measure entropy priors and write the model file.")
+    parser.add_argument("--checkpoint", required=True, type=Path, help="training checkpoint")
+    parser.add_argument("--out", required=True, type=Path, help="model file (.safetensors)")
+    parser.add_argument("--batches", type=int, default=None, help="batches of statistics")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    return parser
+
+
+def train_main(argv: list[str]) -> int:
+    """Parse training flags and run."""
+    from sqgan_ros.training.checkpoint import checkpoint_paths, load_checkpoint
+    from sqgan_ros.training.data_builder import build_dataset
+    from sqgan_ros.training.distributed import cleanup_distributed, init_distributed
+    from sqgan_ros.training.export import build_model
+    from sqgan_ros.training.trainer import Trainer
+
+    args = _train_parser().parse_args(argv)
+    if args.max_steps is not None and args.max_steps < 1:
+        raise SystemExit("--max-steps must be >= 1")
+    config = load_config(args.config)
+    out = args.out or Path("runs") / args.config.stem
+    stages = STAGES if args.stage == "all" else (int(args.stage),)
+    info = init_distributed(args.device)
+    try:
+        torch.manual_seed(config.seed)
+        model = build_model(config)
+        if args.init is not None:
+            load_checkpoint(args.init, {"model": model}, None, restore_rng=False)
+        trainer = Trainer(config, model, build_dataset(config.data, config.seed + info.rank), out, info)
+        if args.resume:
+            if not checkpoint_paths(trainer.checkpoint_path())[1].is_file():
+                raise SystemExit(f"--resume: no checkpoint in {out}")
+            trainer.load()
+        elif stages[0] != 1:
+            trainer.start_stage(stages[0])
+        logs = trainer.fit(stages, args.max_steps)
+        if info.is_main:
+            print(f"stage {trainer.stage} step {trainer.step}: " +
+                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(logs.items())))
+    finally:
+        cleanup_distributed()
+    return 0
+
+
+def export_main(argv: list[str]) -> int:
+    """Parse export flags and write the model file."""
+    from sqgan_ros.training.distributed import resolve_device
+    from sqgan_ros.training.export import export_model
+
+    args = _export_parser().parse_args(argv)
+    path = export_model(args.checkpoint, args.out, args.batches, resolve_device(args.device))
+    print(f"model written to {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``sqgan-train``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "export":
+        return export_main(argv[1:])
+    return train_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
