@@ -82,3 +82,16 @@ def test_shipped_configs_parse(name) -> None:
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "config" / "train" / f"{name}.yaml")
     assert cfg.model == name
+
+
+def test_export_writes_model_with_learned_priors(tmp_path) -> None:
+    from sqgan_ros.codec.model_file import load_model
+    from sqgan_ros.training.export import export_model
+
+    trainer = make_trainer(tmp_path, steps=1)
+    trainer.fit([1])
+    out = export_model(tmp_path / "checkpoint", tmp_path / "model.safetensors", batches=1, dataset=TinyScenes())
+    loaded = load_model(out, "cpu")
+    assert loaded.priors is not None
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(loaded.model.state_dict()[key], value), key
