@@ -1,0 +1,127 @@
+"""Benchmark of the codec on this machine: speed, memory and bytes per frame.
+
+Run ``python -m sqgan_ros.codec.benchmark [--model file.safetensors] [--preset small]``.
+Measures at the model's size (256x512 for ``small``), batch 1, ``torch.inference_mode``:
+
+- network time of the transmitter (both branches: encoders, SAMM, quantizers) and of the
+  receiver (both branches: lookup, de-maskers, decoders), median of ``--runs`` after warm-up;
+- end-to-end ``SemanticEncoder.encode`` / ``SemanticDecoder.decode`` (adds resizing and
+  entropy coding);
+- peak resident memory (RSS high-water mark of this process);
+- bytes per frame at several keep ratios, entropy coded vs the paper's fixed-length count.
+
+A randomly initialised model is fine for speed; sizes are only meaningful for a trained model
+with trained priors (random weights give nearly uniform index statistics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sqgan_ros.api import SemanticDecoder, SemanticEncoder
+from sqgan_ros.bitstream import Coding, fixed_length_bits, peek_header
+from sqgan_ros.codec.config import get_config
+from sqgan_ros.codec.model import SQGAN, KeepRatios
+from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
+
+
+def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 3) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def _test_frame(size: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        from sqgan_ros.data.synthetic import render_scene
+        return render_scene(seed, size)
+    except ImportError:  # the data package is optional for this script
+        rng = np.random.default_rng(seed)
+        return (rng.integers(0, 256, (*size, 3), dtype=np.uint8),
+                rng.integers(0, 20, size).astype(np.uint8))
+
+
+def _peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def run(loaded: LoadedModel, runs: int, ratios: list[float]) -> str:
+    """Run the benchmark and return the printed report."""
+    model = loaded.model
+    size = loaded.config.image_size
+    image, labels = _test_frame(size, seed=0)
+    x = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    lab = torch.from_numpy(labels.astype(np.int64)).unsqueeze(0)
+    enc, dec = SemanticEncoder(loaded, device="cpu"), SemanticDecoder(loaded, device="cpu")
+    params = sum(p.numel() for p in model.parameters())
+    lines = [f"preset {loaded.config.name}  model {loaded.short_id}  {params / 1e6:.2f} M params  "
+             f"input {size[0]}x{size[1]}  threads {torch.get_num_threads()}  median of {runs}"]
+    with torch.inference_mode():
+        tx, rx = model.transmitter, model.receiver
+        symbols = tx.compress(x, lab, KeepRatios.both(0.25))
+        enc_ms = _median_ms(lambda: tx.compress(x, lab, KeepRatios.both(0.25)), runs)
+        dec_ms = _median_ms(lambda: rx.decompress(symbols), runs)
+    data = enc.encode(image, labels, keep_ratio=0.25)
+    api_enc_ms = _median_ms(lambda: enc.encode(image, labels, keep_ratio=0.25), runs)
+    api_dec_ms = _median_ms(lambda: dec.decode(data), runs)
+    lines += [f"transmitter (both branches)  {enc_ms:8.1f} ms",
+              f"receiver    (both branches)  {dec_ms:8.1f} ms",
+              f"API encode (resize+entropy)  {api_enc_ms:8.1f} ms",
+              f"API decode (entropy+resize)  {api_dec_ms:8.1f} ms",
+              f"peak RSS                     {_peak_rss_mb():8.1f} MB", "",
+              "keep   k_sem  k_img  entropy B  fixed-len B  paper bits/8  bpp(entropy)  kbit/s@10fps"]
+    sizes = {"semantic": loaded.config.semantic.codebook_size, "image": loaded.config.image.codebook_size}
+    for ratio in ratios:
+        entropy = enc.encode(image, labels, keep_ratio=ratio, coding=Coding.ENTROPY)
+        fixed = enc.encode(image, labels, keep_ratio=ratio, coding=Coding.FIXED_LENGTH)
+        stats = enc.last_stats
+        with torch.inference_mode():
+            frame = tx.compress(x, lab, KeepRatios.both(ratio))[0]
+        paper_bytes = fixed_length_bits(frame, sizes) / 8.0
+        header = peek_header(entropy)
+        bpp = 8 * len(entropy) / (header.model_size[0] * header.model_size[1])
+        lines.append(f"{ratio:<5}  {stats.semantic_k:5d}  {stats.image_k:5d}  {len(entropy):9d}  "
+                     f"{len(fixed):11d}  {paper_bytes:12.1f}  {bpp:12.4f}  {8 * len(entropy) * 10 / 1000:12.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, help="model file (default: random init of --preset)")
+    parser.add_argument("--preset", default="small", help="preset when no model file is given")
+    parser.add_argument("--runs", type=int, default=20, help="timed runs after warm-up")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--ratios", type=float, nargs="+", default=[0.05, 0.25, 0.5, 1.0])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.model is not None:
+        loaded = load_model(args.model)
+    else:
+        torch.manual_seed(0)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "random.safetensors"
+            save_model(path, SQGAN(get_config(args.preset)), extra_metadata={"random_init": True})
+            loaded = load_model(path)
+    print(run(loaded, args.runs, args.ratios))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
