@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -472,7 +473,10 @@ class InceptionFeatures:
             digest = hashlib.sha1(self.path.read_bytes()).hexdigest()
             if self.path.name == _INCEPTION_FILE and digest != _INCEPTION_SHA1:
                 raise ValueError(f"{self.path} has SHA-1 {digest}, expected {_INCEPTION_SHA1}: corrupt download?")
-            self._model = torch.jit.load(str(self.path), map_location=self.device).eval()
+            with warnings.catch_warnings():
+                # The file is TorchScript; torch >= 2.10 flags torch.jit.load as deprecated.
+                warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*torch.jit.load.*")
+                self._model = torch.jit.load(str(self.path), map_location=self.device).eval()
         return self._model
 
     @torch.inference_mode()
