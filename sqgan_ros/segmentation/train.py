@@ -225,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sqgan_ros.segmentation.train", description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, required=True,
                    help="output .safetensors file (with --eval-only: the model to evaluate)")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this segmenter file (fine-tuning; its config wins over --size)")
     p.add_argument("--eval-only", action="store_true", help="evaluate --out on the val split, no training")
     p.add_argument("--minutes", type=float, default=20.0, help="training wall-clock budget (excl. rendering)")
     p.add_argument("--pool", type=int, default=2000, help="training frames rendered into memory")
@@ -276,7 +278,17 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
     weights = class_weights(pool_y)
     log("class weights: " + ", ".join(f"{n}={w:.2f}" for n, w in zip(CLASS_NAMES, weights.tolist())))
 
-    net = SegNet(SegNetConfig(input_size=args.size)).train()
+    init_info: dict | None = None
+    if args.init is not None:
+        from sqgan_ros.segmentation.bundled import load_segnet
+
+        net, init_info = load_segnet(args.init)
+        if net.config.input_size != tuple(args.size):
+            raise SystemExit(f"--init model runs at {net.config.input_size}, not --size {args.size}")
+        net.train()
+        log(f"initialised from {args.init} (its val mIoU {init_info.get('val_miou')})")
+    else:
+        net = SegNet(SegNetConfig(input_size=args.size)).train()
     log(f"SegNet: {sum(p.numel() for p in net.parameters())} parameters")
     decay = [p for n, p in net.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]
@@ -318,6 +330,8 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
         "val_miou": round(miou, 4),
         "val_iou": {k: round(v, 4) for k, v in per_class.items()},
     }
+    if init_info is not None:
+        info["init"] = init_info
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_segnet(args.out, net, info)
     log(f"saved {args.out}: " + json.dumps({k: info[k] for k in ("val_miou", "steps", "train_seconds")}))
