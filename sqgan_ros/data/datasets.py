@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sqgan_ros.data.augment import Augmenter, random_crop
+from sqgan_ros.data.pool import FramePool
 from sqgan_ros.data.synthetic import render_scene
 from sqgan_ros.data.synthetic.textures import OPENCV_DOC_DATA
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED
@@ -108,10 +109,13 @@ class SyntheticStreetDataset(_PairDataset):
         augment: Optional :class:`~sqgan_ros.data.augment.Augmenter`.
         length: Number of samples (<= 1,000,000).
         seed: Seed of the augmentation/crop stream.
+        pool: Optional pre-rendered :class:`~sqgan_ros.data.pool.FramePool` of the same split and
+            size; sample ``i`` then reads pool frame ``i % len(pool)`` instead of rendering.
     """
 
     def __init__(self, split: str = "train", size: tuple[int, int] = (256, 512), crop: tuple[int, int] | None = None,
-                 augment: Augmenter | None = None, length: int = 10_000, seed: int = 0) -> None:
+                 augment: Augmenter | None = None, length: int = 10_000, seed: int = 0,
+                 pool: FramePool | None = None) -> None:
         if split not in SPLIT_SEEDS:
             raise ValueError(f"split must be one of {sorted(SPLIT_SEEDS)}, got {split!r}")
         if not 0 < int(length) <= SPLIT_SPAN:
@@ -120,6 +124,10 @@ class SyntheticStreetDataset(_PairDataset):
         self.split = split
         self.render_size = _check_size(size)
         self.length = int(length)
+        if pool is not None and (pool.split != split or pool.images.shape[1:3] != self.render_size):
+            raise ValueError(f"frame pool {pool.path} holds {pool.split} frames of size {pool.images.shape[1:3]}, "
+                             f"not {split} frames of size {self.render_size}")
+        self.pool = pool
 
     def scene_seed(self, index: int) -> int:
         """The scene seed of sample ``index``."""
@@ -131,6 +139,9 @@ class SyntheticStreetDataset(_PairDataset):
         return self.length
 
     def __getitem__(self, index: int) -> dict:
+        if self.pool is not None:
+            j = self.scene_seed(index) % len(self.pool)
+            return self._finish(index, np.array(self.pool.images[j]), np.array(self.pool.labels[j]))
         image, labels = render_scene(self.scene_seed(index), self.render_size)
         return self._finish(index, image, labels)
 
@@ -443,6 +454,8 @@ class DataConfig:
         seed: Seed.
         videos: Explicit video paths (default: :func:`find_real_footage`).
         photos: Explicit photo paths (default: :func:`find_real_footage`).
+        synthetic_pool: Folder of a pre-rendered :class:`~sqgan_ros.data.pool.FramePool` of the
+            train split (None: render on the fly).
     """
 
     size: tuple[int, int] = (256, 512)
@@ -454,6 +467,7 @@ class DataConfig:
     seed: int = 0
     videos: tuple[str, ...] | None = None
     photos: tuple[str, ...] | None = None
+    synthetic_pool: str | None = None
 
 
 def build_training_dataset(config: DataConfig, labeller: Labeller | None = None) -> Dataset:
@@ -466,8 +480,9 @@ def build_training_dataset(config: DataConfig, labeller: Labeller | None = None)
     if not 0.0 <= config.synthetic_ratio <= 1.0:
         raise ValueError(f"synthetic_ratio must be in [0, 1], got {config.synthetic_ratio}")
     aug = Augmenter() if config.augment else None
+    pool = FramePool.open(config.synthetic_pool) if config.synthetic_pool else None
     synth = SyntheticStreetDataset("train", config.size, config.crop, aug, length=min(SPLIT_SPAN, config.length),
-                                   seed=config.seed)
+                                   seed=config.seed, pool=pool)
     found = find_real_footage()
     videos = [Path(v) for v in config.videos] if config.videos is not None else list(found.videos)
     photos = [Path(p) for p in config.photos] if config.photos is not None else list(found.photos)

@@ -42,6 +42,8 @@ class DataConfig:
         photos: explicit real photos (None: the footage the data layer finds).
         cityscapes_root: train on a Cityscapes-layout dataset instead (paper setting).
         num_workers: DataLoader workers per process.
+        synthetic_pool: folder of a pre-rendered synthetic frame pool (``python -m
+            sqgan_ros.data.pool``); None renders scenes on the fly.
     """
 
     size: tuple[int, int] = (256, 512)
@@ -55,6 +57,7 @@ class DataConfig:
     photos: list[str] | None = None
     cityscapes_root: str | None = None
     num_workers: int = 0
+    synthetic_pool: str | None = None
 
 
 @dataclass
@@ -93,6 +96,8 @@ class LossConfig:
         semantic_gan_factor / semantic_gan_cap: same for the semantic branch.
         gan_start_step: the discriminator starts after this many steps of each stage.
         disc_channels / disc_layers: PatchGAN size (paper 64 / 3).
+        l1_weight_floor: lower bound of every class's pixel-L1 weight (paper 0: sky and vegetation
+            are left to LPIPS and the GAN; a run without the GAN needs a floor or paints them freely).
     """
 
     lpips_net: str = "alexnet"
@@ -106,6 +111,7 @@ class LossConfig:
     gan_start_step: int = 1000
     disc_channels: int = 64
     disc_layers: int = 3
+    l1_weight_floor: float = 0.0
 
 
 @dataclass

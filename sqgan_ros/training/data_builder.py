@@ -27,5 +27,6 @@ def build_dataset(config: DataConfig, seed: int = 0, training: bool = True) -> D
         size=tuple(config.size), crop=None if crop is None else tuple(crop), length=config.length,
         synthetic_ratio=config.synthetic_ratio, real_frames=config.real_frames, augment=use_aug, seed=seed,
         videos=None if config.videos is None else tuple(config.videos),
-        photos=None if config.photos is None else tuple(config.photos))
+        photos=None if config.photos is None else tuple(config.photos),
+        synthetic_pool=config.synthetic_pool if training else None)
     return datasets.build_training_dataset(data_cfg)

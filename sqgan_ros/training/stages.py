@@ -54,7 +54,8 @@ class LossContext(nn.Module):
         super().__init__()
         self.config = config
         self.lpips = lpips
-        self.register_buffer("l1_weights", losses.default_l1_weights(), persistent=False)
+        self.register_buffer("l1_weights", losses.default_l1_weights().clamp_min(config.l1_weight_floor),
+                             persistent=False)
         self.register_buffer("ce_weights", losses.default_ce_weights(), persistent=False)
 
 
