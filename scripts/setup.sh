@@ -16,7 +16,7 @@
 # Then: source scripts/env.sh
 #
 # Environment: SQGAN_VENV, SQGAN_COLCON_BASE, SQGAN_PYTHON (interpreter to create the venv with,
-# default python3.11), SQGAN_SAMPLE_VIDEO=1 (as root: apt-get install opencv-doc for vtest.avi).
+# default python3.11), SQGAN_NO_APT=1 (don't apt-get install ffmpeg/opencv-doc when missing).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,7 +46,7 @@ PY="$VENV/bin/python"
 "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' \
     || die "$VENV is not a Python 3.11 virtualenv; remove it or set SQGAN_VENV"
 
-req_files=("$REQ/torch.txt" "$REQ/runtime.txt" "$REQ/ros.txt" "$REQ/test.txt")
+req_files=("$REQ/torch.txt" "$REQ/runtime.txt" "$REQ/ros.txt" "$REQ/test.txt" "$REQ/nodeps.txt")
 req_hash="$( (hash_files "${req_files[@]}"; "$PY" -VV) | sha256sum | cut -d' ' -f1)"
 req_stamp="$VENV/.sqgan_requirements.sha256"
 if [ -f "$req_stamp" ] && [ "$(cat "$req_stamp")" = "$req_hash" ]; then
@@ -56,6 +56,7 @@ else
     pip_install() { "$PY" -m pip install --disable-pip-version-check --no-input -q "$@"; }
     pip_install -r "$REQ/torch.txt"            # first and alone: see requirements/torch.txt
     pip_install -r "$REQ/ros.txt" -r "$REQ/runtime.txt" -r "$REQ/test.txt" -c "$REQ/torch.txt"
+    pip_install --no-deps -r "$REQ/nodeps.txt"
     echo "$req_hash" > "$req_stamp"
 fi
 
@@ -107,15 +108,19 @@ else
     echo "$build_hash" > "$build_stamp"
 fi
 
-# --- optional: OpenCV's sample video (vtest.avi) for the video-file camera source ----------
+# --- system packages: ffmpeg (x264/x265/aom baselines) and opencv-doc (real street footage) ----
+# Debian/Ubuntu packages; installed when missing and we are root (set SQGAN_NO_APT=1 to skip).
 sample_video=/usr/share/doc/opencv-doc/examples/data/vtest.avi
-if [ "${SQGAN_SAMPLE_VIDEO:-0}" = 1 ] && [ ! -f "$sample_video" ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "installing opencv-doc (sample video $sample_video)"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc >/dev/null \
-            || log "warning: apt-get install opencv-doc failed; the video sample is unavailable"
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+[ -f "$sample_video" ] || missing+=(opencv-doc)
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "${SQGAN_NO_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "apt-get install ${missing[*]}"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } \
+            || log "warning: apt-get install ${missing[*]} failed; baselines/real footage are unavailable"
     else
-        log "warning: $sample_video missing; install Debian/Ubuntu package opencv-doc as root"
+        log "warning: missing ${missing[*]} (Debian/Ubuntu packages); install them as root for the baselines and real footage"
     fi
 fi
 
