@@ -25,6 +25,7 @@ import torch
 
 from sqgan_ros.bitstream import Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
+from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.model import KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
@@ -142,6 +143,32 @@ class SemanticEncoder:
                              f"[{labels.min()}, {labels.max()}]")
         return labels.astype(np.uint8)
 
+    def prepare_inputs(self, image_rgb_uint8: np.ndarray,
+                       labels: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Validate and resize one frame to the model size, as the codec's input tensors.
+
+        Args:
+            image_rgb_uint8: RGB image ``uint8 (H, W, 3)`` of any size.
+            labels: label map ``(H, W)`` with values 0..19, or None (all unlabelled).
+
+        Returns:
+            ``(image [1, 3, h, w] float in [0, 1], labels LongTensor [1, h, w])`` on the device,
+            ``(h, w)`` being the model size.
+        """
+        self._check_image(image_rgb_uint8)
+        h, w = image_rgb_uint8.shape[:2]
+        if labels is None:
+            labels = np.full((h, w), UNLABELLED, dtype=np.uint8)
+        labels = self._check_labels(labels, (h, w))
+        model_size = self.loaded.config.image_size
+        small = _resize(image_rgb_uint8, model_size, labels=False)
+        small_labels = _resize(labels, model_size, labels=True)
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(small)).to(self.device)
+            x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+            lab = torch.from_numpy(small_labels.astype(np.int64)).unsqueeze(0).to(self.device)
+        return x, lab
+
     def encode(self, image_rgb_uint8: np.ndarray, labels: np.ndarray | None = None,
                keep_ratio: float | KeepRatios = 0.25, class_weights: dict[str, float] | None = None,
                frame_id: int = 0, coding: Coding = Coding.ENTROPY) -> bytes:
@@ -159,23 +186,15 @@ class SemanticEncoder:
             The frame's bytes.
         """
         start = time.perf_counter()
-        self._check_image(image_rgb_uint8)
-        h, w = image_rgb_uint8.shape[:2]
-        if labels is None:
-            labels = np.full((h, w), UNLABELLED, dtype=np.uint8)
-        labels = self._check_labels(labels, (h, w))
         ratios = keep_ratio if isinstance(keep_ratio, KeepRatios) else KeepRatios.both(keep_ratio)
         weights = None if class_weights is None else torch.from_numpy(weight_vector(class_weights))
         if isinstance(frame_id, bool) or not isinstance(frame_id, (int, np.integer)) \
                 or not 0 <= int(frame_id) <= _MAX_FRAME_ID:
             raise ValueError(f"frame_id must be a uint32, got {frame_id!r}")
+        x, lab = self.prepare_inputs(image_rgb_uint8, labels)
+        h, w = image_rgb_uint8.shape[:2]
         model_size = self.loaded.config.image_size
-        small = _resize(image_rgb_uint8, model_size, labels=False)
-        small_labels = _resize(labels, model_size, labels=True)
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(small)).to(self.device)
-            x = x.permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
-            lab = torch.from_numpy(small_labels.astype(np.int64)).unsqueeze(0).to(self.device)
             symbols = self.loaded.model.transmitter.compress(x, lab, ratios, weights)[0]
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
                              frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
@@ -203,6 +222,15 @@ class SemanticDecoder:
             BitstreamError: truncated/corrupted/foreign stream, or made by another model.
         """
         header, symbols = decode_frame(data, self.loaded.priors, expected_model_id=self.loaded.id_bytes)
+        return self.reconstruct(header, symbols)
+
+    def reconstruct(self, header: FrameHeader, symbols: FrameSymbols) -> DecodedFrame:
+        """Decode symbols (e.g. a video frame's full latent state) at the header's image size.
+
+        Args:
+            header: the frame header (its ``image_size`` is the output size).
+            symbols: the latents to decode from.
+        """
         with torch.inference_mode():
             image, labels = self.loaded.model.receiver.decompress([symbols])
             image = (image[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()

@@ -1,0 +1,137 @@
+"""INTER-frame selection: which latents to update against a reference state (torch).
+
+For one branch of one frame, with the analysis of the current frame (SAMM score and codebook
+index of every latent) and the reference state the decoder holds::
+
+    stale    = not known in the reference  |  index differs from the reference's
+               (with change_threshold > 0: codeword distance > threshold * RMS codeword norm)
+    refresh  = stale latents inside this frame's rolling refresh window (always sent)
+    updates  = refresh + the top stale latents by SAMM score biased by the run-time class
+               weights (as ``Transmitter.select``), up to the frame's budget k
+
+A static scene sends (almost) nothing; moving people and signs refresh first when their class
+weight is high, and the budget bounds every frame.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from sqgan_ros.bitstream.symbols import BranchSymbols
+from sqgan_ros.codec.model import BranchAnalysis
+from sqgan_ros.codec.samm import class_mass, is_neutral
+from sqgan_ros.video.state import BranchState
+
+__all__ = ["priority_order", "stale_latents", "select_updates", "refresh_window"]
+
+
+def priority_order(scores: torch.Tensor, class_fractions: torch.Tensor | None = None,
+                   class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """All positions ``(N,)`` in SAMM selection order (the order ``select_latents`` keeps them).
+
+    Args:
+        scores: raw SAMM scores ``(N,)``.
+        class_fractions: ``(C, N)`` class fraction under each latent (needed with weights).
+        class_weights: ``(C,)`` run-time class weights, or None (rank by raw score).
+    """
+    scores = scores.detach().float()
+    by_raw = scores.argsort(descending=True, stable=True)
+    if is_neutral(class_weights):
+        return by_raw
+    if class_fractions is None:
+        raise ValueError("class weights need the class fractions of each latent")
+    biased = (scores * class_mass(class_fractions.unsqueeze(0), class_weights)[0])
+    by_biased = biased[by_raw].argsort(descending=True, stable=True)
+    return by_raw[by_biased]
+
+
+def stale_latents(current: np.ndarray, reference: BranchState, codebook: torch.Tensor | None = None,
+                  change_threshold: float = 0.0) -> np.ndarray:
+    """Bool ``(N,)``: latents whose reference value is missing or differs from ``current``.
+
+    Args:
+        current: int64 ``(N,)`` codebook indices of the current frame.
+        reference: the reference state.
+        codebook: ``(K, D)`` codewords (needed when ``change_threshold > 0``).
+        change_threshold: relative codeword distance below which a changed index is not stale.
+    """
+    current = np.asarray(current, dtype=np.int64)
+    if current.shape != (reference.num_cells,):
+        raise ValueError(f"current indices must have shape ({reference.num_cells},), "
+                         f"got {current.shape}")
+    differs = current != reference.indices
+    if change_threshold > 0.0 and differs.any():
+        if codebook is None:
+            raise ValueError("change_threshold > 0 needs the codebook")
+        book = codebook.detach().float().cpu()
+        rms = float(book.pow(2).sum(dim=1).mean().sqrt())
+        where = np.flatnonzero(differs & reference.known)
+        dist = (book[torch.from_numpy(current[where])]
+                - book[torch.from_numpy(reference.indices[where])]).norm(dim=1).numpy()
+        differs[where] = dist > change_threshold * rms
+    return ~reference.known | differs
+
+
+def refresh_window(num_cells: int, fraction: float, counter: int) -> np.ndarray:
+    """Bool ``(N,)``: the ``counter``-th window of a rolling refresh covering ``fraction`` per frame.
+
+    Windows are contiguous runs of ``ceil(fraction * N)`` flat positions that wrap around, so
+    ``ceil(1 / fraction)`` consecutive windows cover the grid.
+
+    Args:
+        num_cells: latents in the grid.
+        fraction: share of the grid per window, in [0, 1] (0: empty window).
+        counter: frame counter (any int >= 0).
+    """
+    window = np.zeros(num_cells, dtype=bool)
+    size = min(num_cells, math.ceil(fraction * num_cells)) if fraction > 0 else 0
+    if size:
+        start = (counter * size) % num_cells
+        window[(start + np.arange(size)) % num_cells] = True
+    return window
+
+
+def select_updates(analysis: BranchAnalysis, row: int, reference: BranchState, k: int,
+                   class_weights: torch.Tensor | None = None, *, refresh: np.ndarray | None = None,
+                   codebook: torch.Tensor | None = None,
+                   change_threshold: float = 0.0) -> BranchSymbols:
+    """The update symbols of one branch of batch item ``row`` against ``reference``.
+
+    Args:
+        analysis: the branch's analysis (``Transmitter.analyse``).
+        row: batch item.
+        reference: state the decoder holds for the reference frame.
+        k: budget of latents (>= 0); the refresh window may add to it when larger.
+        class_weights: ``(C,)`` run-time class weights or None.
+        refresh: bool ``(N,)`` rolling refresh window, or None.
+        codebook: ``(K, D)`` codewords (for ``change_threshold``).
+        change_threshold: see :class:`sqgan_ros.video.policy.VideoConfig`.
+
+    Returns:
+        Positions (increasing) and new indices of the updated latents.
+    """
+    if analysis.grid != reference.grid:
+        raise ValueError(f"analysis grid {analysis.grid} differs from the reference grid "
+                         f"{reference.grid}")
+    if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+        raise ValueError(f"k must be an int >= 0, got {k!r}")
+    current = analysis.indices[row].cpu().numpy().astype(np.int64)
+    stale = stale_latents(current, reference, codebook, change_threshold)
+    if refresh is None:
+        forced = np.zeros_like(stale)
+    else:
+        exact = stale if change_threshold <= 0.0 else stale_latents(current, reference)
+        forced = exact & refresh
+    chosen = forced.copy()
+    room = k - int(forced.sum())
+    if room > 0:
+        order = priority_order(analysis.scores[row], analysis.class_fractions[row],
+                               None if class_weights is None
+                               else class_weights.to(analysis.scores.device)).cpu().numpy()
+        candidates = order[(stale & ~forced)[order]]
+        chosen[candidates[:room]] = True
+    positions = np.flatnonzero(chosen)
+    return BranchSymbols(analysis.grid, positions, current[positions])
