@@ -142,16 +142,23 @@ class VideoTransmitter:
             symbols = Transmitter.select(_row(analysis, row), keep_ratios, class_weights)[0]
             state = ReferenceState.from_intra(frame_id, symbols)
         else:
-            branches = {}
+            branches, cut = {}, False
             for name, ratio in (("semantic", keep_ratios.semantic), ("image", keep_ratios.image)):
                 ana = getattr(analysis, name)
                 n = ana.grid[0] * ana.grid[1]
-                branches[name] = select_updates(
+                update = select_updates(
                     ana, row, reference.branch(name), keep_count(ratio, n), class_weights,
                     refresh=refresh_window(n, self.config.refresh_fraction, self._refresh_counter),
                     codebook=self.codebooks.get(name), change_threshold=self.config.change_threshold)
-            symbols = FrameSymbols(**branches)
-            state = reference.updated(frame_id, symbols)
+                branches[name] = update.symbols
+                cut = cut or update.stale_left > self.config.scene_cut_fraction * n
+            if cut:  # too much of what the decoder holds would stay wrong: start afresh
+                choice = ReferenceChoice(True, frame_id, "scene-cut")
+                symbols = Transmitter.select(_row(analysis, row), keep_ratios, class_weights)[0]
+                state = ReferenceState.from_intra(frame_id, symbols)
+            else:
+                symbols = FrameSymbols(**branches)
+                state = reference.updated(frame_id, symbols)
         self._refresh_counter += 1
         self.policy.sent(choice, frame_id)
         self.history.add(state)

@@ -52,6 +52,10 @@ class VideoConfig:
         max_reference_age: an acknowledgement older than this many frames is stale (the
             decoder stopped confirming): resync with an INTRA frame. Must be < ``history``.
         history: reference states the encoder keeps (frame id -> index maps).
+        scene_cut_fraction: code an INTRA frame instead when an INTER frame would leave more
+            than this fraction of a branch's latents held by the decoder but stale (a scene
+            cut or a fast pan: the de-masker does better than stale latents), in [0, 1]
+            (1: never).
     """
 
     intra_interval: int = 50
@@ -60,19 +64,21 @@ class VideoConfig:
     feedback: bool = True
     max_reference_age: int = 20
     history: int = 32
+    scene_cut_fraction: float = 0.25
 
     def __post_init__(self) -> None:
         _check_int("intra_interval", self.intra_interval, 0)
         _check_int("max_reference_age", self.max_reference_age, 1)
         _check_int("history", self.history, 2)
-        for name in ("refresh_fraction", "change_threshold"):
+        for name in ("refresh_fraction", "change_threshold", "scene_cut_fraction"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{name} must be a number, got {type(value).__name__}")
             if not value >= 0.0 or value == float("inf"):
                 raise ValueError(f"{name} must be finite and >= 0, got {value}")
-        if self.refresh_fraction > 1.0:
-            raise ValueError(f"refresh_fraction must be <= 1, got {self.refresh_fraction}")
+        for name in ("refresh_fraction", "scene_cut_fraction"):
+            if getattr(self, name) > 1.0:
+                raise ValueError(f"{name} must be <= 1, got {getattr(self, name)}")
         if not isinstance(self.feedback, bool):
             raise TypeError(f"feedback must be a bool, got {type(self.feedback).__name__}")
         if self.intra_interval == 0 and not self.feedback:
@@ -91,7 +97,7 @@ class ReferenceChoice:
         intra: True for an INTRA frame.
         reference_id: the frame to predict from (the frame's own id when INTRA).
         reason: short human-readable reason ("first", "forced", "periodic", "ack", "intra",
-            "resync", "missing").
+            "resync", "missing"; the transmitter adds "grid" and "scene-cut").
     """
 
     intra: bool

@@ -5,17 +5,22 @@ index of every latent) and the reference state the decoder holds::
 
     stale    = not known in the reference  |  index differs from the reference's
                (with change_threshold > 0: codeword distance > threshold * RMS codeword norm)
+    target   = the latents an INTRA frame would keep now (SAMM top-k, class-weight biased)
     refresh  = stale latents inside this frame's rolling refresh window (always sent)
-    updates  = refresh + the top stale latents by SAMM score biased by the run-time class
-               weights (as ``Transmitter.select``), up to the frame's budget k
+    updates  = refresh + the top latents of (stale & (target | known)) by biased SAMM score
+               (the order of ``Transmitter.select``), up to the frame's budget k
 
-A static scene sends (almost) nothing; moving people and signs refresh first when their class
-weight is high, and the budget bounds every frame.
+So the decoder holds at least what an INTRA frame would have sent wherever the budget allows,
+latents it holds are corrected when they change, and latents nobody asked for are left to the
+de-masker (as in an INTRA frame) until the rolling refresh fills them. A static scene sends
+(almost) nothing; moving people and signs refresh first when their class weight is high, and
+the budget bounds every frame.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,7 +30,7 @@ from sqgan_ros.codec.model import BranchAnalysis
 from sqgan_ros.codec.samm import class_mass, is_neutral
 from sqgan_ros.video.state import BranchState
 
-__all__ = ["priority_order", "stale_latents", "select_updates", "refresh_window"]
+__all__ = ["priority_order", "stale_latents", "select_updates", "refresh_window", "BranchUpdate"]
 
 
 def priority_order(scores: torch.Tensor, class_fractions: torch.Tensor | None = None,
@@ -94,10 +99,23 @@ def refresh_window(num_cells: int, fraction: float, counter: int) -> np.ndarray:
     return window
 
 
+@dataclass(frozen=True)
+class BranchUpdate:
+    """The updates of one branch and what they leave behind.
+
+    Args:
+        symbols: positions (increasing) and new indices of the updated latents.
+        stale_left: latents the decoder holds that stay stale (changed but not updated).
+    """
+
+    symbols: BranchSymbols
+    stale_left: int
+
+
 def select_updates(analysis: BranchAnalysis, row: int, reference: BranchState, k: int,
                    class_weights: torch.Tensor | None = None, *, refresh: np.ndarray | None = None,
                    codebook: torch.Tensor | None = None,
-                   change_threshold: float = 0.0) -> BranchSymbols:
+                   change_threshold: float = 0.0) -> BranchUpdate:
     """The update symbols of one branch of batch item ``row`` against ``reference``.
 
     Args:
@@ -111,7 +129,7 @@ def select_updates(analysis: BranchAnalysis, row: int, reference: BranchState, k
         change_threshold: see :class:`sqgan_ros.video.policy.VideoConfig`.
 
     Returns:
-        Positions (increasing) and new indices of the updated latents.
+        The updated latents and the count of held latents left stale.
     """
     if analysis.grid != reference.grid:
         raise ValueError(f"analysis grid {analysis.grid} differs from the reference grid "
@@ -131,7 +149,11 @@ def select_updates(analysis: BranchAnalysis, row: int, reference: BranchState, k
         order = priority_order(analysis.scores[row], analysis.class_fractions[row],
                                None if class_weights is None
                                else class_weights.to(analysis.scores.device)).cpu().numpy()
-        candidates = order[(stale & ~forced)[order]]
+        target = np.zeros_like(stale)
+        target[order[:k]] = True
+        wanted = stale & ~forced & (target | reference.known)
+        candidates = order[wanted[order]]
         chosen[candidates[:room]] = True
     positions = np.flatnonzero(chosen)
-    return BranchSymbols(analysis.grid, positions, current[positions])
+    stale_left = int((stale & reference.known & ~chosen).sum())
+    return BranchUpdate(BranchSymbols(analysis.grid, positions, current[positions]), stale_left)
