@@ -3,6 +3,7 @@
     sqgan-train --config config/train/small.yaml [--stage 1|2|3|all] [--resume] [--out runs/NAME]
                 [--max-steps N] [--device auto] [--init CHECKPOINT]
     sqgan-train export --checkpoint runs/NAME/checkpoint --out models/default.safetensors [--batches N]
+    sqgan-train merge --semantic runs/A/stage1 --image runs/B/stage2 --out runs/C/merged
 
 Multi-GPU / multi-node: ``torchrun --nproc-per-node G -m sqgan_ros.training.cli --config ...``
 (same flags; rank 0 logs and saves).
@@ -90,11 +91,27 @@ def export_main(argv: list[str]) -> int:
     return 0
 
 
+def merge_main(argv: list[str]) -> int:
+    """Parse merge flags and write the merged checkpoint."""
+    from sqgan_ros.training.merge import merge_branches
+
+    parser = argparse.ArgumentParser(prog="sqgan-train merge",
+                                     description="Semantic branch of one run + image branch of another.")
+    parser.add_argument("--semantic", required=True, type=Path, help="checkpoint with the trained semantic branch")
+    parser.add_argument("--image", required=True, type=Path, help="checkpoint with the trained image branch")
+    parser.add_argument("--out", required=True, type=Path, help="merged checkpoint base path")
+    args = parser.parse_args(argv)
+    print(f"merged checkpoint written to {merge_branches(args.semantic, args.image, args.out)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sqgan-train``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "export":
         return export_main(argv[1:])
+    if argv and argv[0] == "merge":
+        return merge_main(argv[1:])
     return train_main(argv)
 
 
