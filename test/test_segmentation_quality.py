@@ -8,8 +8,10 @@ import pytest
 from sqgan_ros.segmentation import DEFAULT_MODEL_PATH, BundledSegmenter
 from sqgan_ros.segmentation.train import VAL_SEED_OFFSET, evaluate
 
-#: A little below the mIoU measured on 100 val frames when the model was trained (README.md).
-MIN_MIOU = 0.55
+#: Below the 52.3 % measured on 100 val frames (README.md): 30 frames vary by several points
+#: (the rare classes - train, bus, rider - appear in only a few frames).
+MIN_MIOU = 0.42
+NUM_FRAMES = 30
 
 pytestmark = [
     pytest.mark.slow,
@@ -20,10 +22,10 @@ pytestmark = [
 def test_bundled_segmenter_miou_on_synthetic_val() -> None:
     render_scene = pytest.importorskip("sqgan_ros.data.synthetic").render_scene
     segmenter = BundledSegmenter()
-    frames = [render_scene(VAL_SEED_OFFSET + i, size=segmenter.input_size) for i in range(12)]
+    frames = [render_scene(VAL_SEED_OFFSET + i, size=segmenter.input_size) for i in range(NUM_FRAMES)]
     images = np.stack([f[0] for f in frames])
     labels = np.stack([f[1] for f in frames])
     per_class, miou = evaluate(segmenter.net, images, labels)
     assert miou >= MIN_MIOU, f"mIoU {miou:.3f} below {MIN_MIOU}: {per_class}"
-    for name in ("road", "sky", "car"):
-        assert per_class[name] > 0.7, f"{name} IoU {per_class[name]:.3f}"
+    for name, floor in (("road", 0.85), ("car", 0.7), ("sky", 0.6)):
+        assert per_class[name] > floor, f"{name} IoU {per_class[name]:.3f}"
