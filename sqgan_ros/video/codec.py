@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,10 +105,22 @@ class VideoTransmitter:
             raise ValueError(f"first_frame_id must be a uint32, got {first_frame_id!r}")
         self.next_frame_id = first_frame_id
         self._refresh_counter = 0
+        self._acks: deque[int] = deque(maxlen=256)
 
     def acknowledge(self, frame_id: int) -> None:
-        """The decoder confirmed it holds the state after ``frame_id``."""
-        self.policy.acknowledge(frame_id)
+        """The decoder confirmed it holds the state after ``frame_id``.
+
+        Thread-safe (e.g. called from a ROS callback while another thread codes frames): the
+        acknowledgement is queued and applied before the next frame is coded.
+
+        Raises:
+            TypeError / ValueError: ``frame_id`` is not a uint32.
+        """
+        if isinstance(frame_id, bool) or not isinstance(frame_id, (int, np.integer)):
+            raise TypeError(f"frame_id must be an int, got {type(frame_id).__name__}")
+        if not 0 <= int(frame_id) < FRAME_ID_MODULUS:
+            raise ValueError(f"frame_id must be a uint32, got {frame_id}")
+        self._acks.append(int(frame_id))
 
     def request_intra(self) -> None:
         """Code the next frame as INTRA."""
@@ -129,6 +142,8 @@ class VideoTransmitter:
         if not isinstance(keep_ratios, KeepRatios):
             raise TypeError(f"keep_ratios must be KeepRatios, got {type(keep_ratios).__name__}")
         frame_id = self.next_frame_id
+        while self._acks:
+            self.policy.acknowledge(self._acks.popleft())
         if force_intra:
             self.policy.request_intra()
         choice = self.policy.choose(frame_id, self.history)
