@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sqgan_ros.codec.blocks import AttnBlock, ResBlock, Upsample, group_norm
+from sqgan_ros.codec.blocks import AttnBlock, ResBlock, Upsample, fast_path, group_norm
 from sqgan_ros.codec.config import BranchConfig
 from sqgan_ros.codec.spade import ConditionPyramid, SPADEGroupNorm, SpadeResBlock
 
@@ -68,10 +68,19 @@ class Decoder(nn.Module):
 
     def forward(self, tokens: torch.Tensor, cond: ConditionPyramid | None = None) -> torch.Tensor:
         """Decode ``tokens [B, D, h, w]``; ``cond`` (the label map) is required with SPADE."""
+        return self.head(self.forward_unshuffled(tokens, cond))
+
+    def forward_unshuffled(self, tokens: torch.Tensor, cond: ConditionPyramid | None = None) -> torch.Tensor:
+        """The output before the pixel-shuffle head: ``[B, out * f * f, H/f, W/f]``.
+
+        Channel ``c * f * f + i * f + j`` is output channel ``c`` at offset ``(i, j)`` of each
+        f x f cell (``pixel_shuffle`` order). Per-pixel reductions over output channels (the
+        receiver's argmax) are cheaper here than on the shuffled map.
+        """
         if self.spade and cond is None:
             raise ValueError("this decoder uses SPADE: pass the label condition")
         h = self.conv_in(tokens)
         for block in self.blocks:
             h = block(h, cond) if isinstance(block, SpadeResBlock) else block(h)
         h = self.norm_out(h, cond) if self.spade else self.norm_out(h)
-        return self.head(self.conv_out(F.silu(h)))
+        return self.conv_out(F.silu(h, inplace=True) if fast_path() else F.silu(h))

@@ -16,6 +16,7 @@ grid, so training on 8x16 crops and running at 16x32 share one model.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -43,6 +44,12 @@ def sinusoidal_positions(grid: tuple[int, int], dim: int, device: torch.device |
     row = torch.cat([ys.sin(), ys.cos()], dim=1)[:, None, :].expand(h, w, 2 * quarter)
     col = torch.cat([xs.sin(), xs.cos()], dim=1)[None, :, :].expand(h, w, 2 * quarter)
     return torch.cat([row, col], dim=-1).reshape(h * w, dim).to(dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_positions(grid: tuple[int, int], dim: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    with torch.inference_mode(False), torch.no_grad():  # a normal tensor, usable with autograd too
+        return sinusoidal_positions(grid, dim, device, dtype)
 
 
 class DemaskerLayer(nn.Module):
@@ -100,7 +107,7 @@ class AdaptiveDemasker(nn.Module):
             raise ValueError(f"tokens {tuple(tokens.shape)} / mask {tuple(keep_mask.shape)} do not "
                              f"match grid {grid} and dim {self.dim}")
         x = torch.where(keep_mask.unsqueeze(-1), tokens, self.mask_token.to(tokens.dtype))
-        x = x + sinusoidal_positions(grid, d, tokens.device, tokens.dtype)
+        x = x + _cached_positions((int(grid[0]), int(grid[1])), d, tokens.device, tokens.dtype)
         log_bias = torch.log(self.mask_bias.clamp(1e-6, 1.0))
         missing = (~keep_mask).to(tokens.dtype)[:, None, None, :]
         for depth, layer in enumerate(self.layers):

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sqgan_ros.bitstream.symbols import BranchSymbols, FrameSymbols
+from sqgan_ros.codec.blocks import fast_path
 from sqgan_ros.codec.config import BranchConfig, ModelConfig
 from sqgan_ros.codec.decoders import Decoder
 from sqgan_ros.codec.demasker import AdaptiveDemasker
@@ -130,14 +131,26 @@ class FrameAnalysis:
     image: BranchAnalysis
 
 
-def one_hot_labels(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Float one-hot ``[B, C, H, W]`` of ``labels [B, H, W]``; values must be in [0, C)."""
+def check_labels(labels: torch.Tensor, num_classes: int) -> None:
+    """Raise unless ``labels`` is an integer ``[B, H, W]`` tensor with values in [0, num_classes).
+
+    Raises:
+        ValueError: wrong shape or values out of range.
+        TypeError: not an integer tensor.
+    """
     if labels.dim() != 3:
         raise ValueError(f"labels must be [B, H, W], got shape {tuple(labels.shape)}")
     if labels.dtype.is_floating_point or labels.dtype == torch.bool:
         raise TypeError(f"labels must be an integer tensor, got {labels.dtype}")
-    if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f"label values must be in [0, {num_classes})")
+    if labels.numel():
+        low, high = torch.aminmax(labels)
+        if int(low) < 0 or int(high) >= num_classes:
+            raise ValueError(f"label values must be in [0, {num_classes})")
+
+
+def one_hot_labels(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Float one-hot ``[B, C, H, W]`` of ``labels [B, H, W]``; values must be in [0, C)."""
+    check_labels(labels, num_classes)
     return F.one_hot(labels.long(), num_classes).permute(0, 3, 1, 2).float()
 
 
@@ -174,15 +187,24 @@ class _Branch(nn.Module):
     def _encode(self, x: torch.Tensor, cond: ConditionPyramid) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
         """Scores ``[B, N]`` and projected latents ``[B, N, D]`` for every position."""
         grid = self._grid(x.shape[-2], x.shape[-1])
-        h = self.encoder(x, cond)
+        return self._score_and_project(self.encoder(x, cond), cond, grid)
+
+    def _score_and_project(self, h: torch.Tensor, cond: ConditionPyramid,
+                           grid: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
         scores = self.samm.score(h, cond)
         return scores, self.samm.project(h, scores), grid
 
+    def _tokens(self, codes: torch.Tensor, keep_mask: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
+        """De-masked codes as a decoder input ``[B, D, h, w]``."""
+        filled = self.demasker(codes, keep_mask, grid)
+        return filled.transpose(1, 2).reshape(filled.shape[0], -1, grid[0], grid[1])
+
     def _synthesise(self, codes: torch.Tensor, keep_mask: torch.Tensor, grid: tuple[int, int],
                     cond: ConditionPyramid | None) -> torch.Tensor:
-        filled = self.demasker(codes, keep_mask, grid)
-        tokens = filled.transpose(1, 2).reshape(filled.shape[0], -1, grid[0], grid[1])
-        return self.decoder(tokens, cond)
+        return self.decoder(self._tokens(codes, keep_mask, grid), cond)
+
+    def _codes(self, indices: torch.Tensor, keep_mask: torch.Tensor) -> torch.Tensor:
+        return self.quantizer.decode_indices(torch.where(keep_mask, indices, torch.zeros_like(indices)))
 
     def _run(self, x: torch.Tensor, cond: ConditionPyramid, dec_cond: ConditionPyramid | None,
              keep_ratio: float) -> tuple[torch.Tensor, ...]:
@@ -195,7 +217,10 @@ class _Branch(nn.Module):
 
     def analyse(self, x: torch.Tensor, cond: ConditionPyramid) -> BranchAnalysis:
         """Scores and codebook indices of all latents (no selection, no EMA update)."""
-        scores, z, grid = self._encode(x, cond)
+        return self._analysis(*self._encode(x, cond), cond)
+
+    def _analysis(self, scores: torch.Tensor, z: torch.Tensor, grid: tuple[int, int],
+                  cond: ConditionPyramid) -> BranchAnalysis:
         b, n, d = z.shape
         indices = self.quantizer.nearest(z.reshape(b * n, d)).reshape(b, n)
         fractions = cond.at(grid).flatten(2)
@@ -204,8 +229,7 @@ class _Branch(nn.Module):
     def synthesise_from_indices(self, indices: torch.Tensor, keep_mask: torch.Tensor,
                                 grid: tuple[int, int], cond: ConditionPyramid | None = None) -> torch.Tensor:
         """Decode from codebook ``indices [B, N]`` (ignored where ``keep_mask`` is False)."""
-        codes = self.quantizer.decode_indices(torch.where(keep_mask, indices, torch.zeros_like(indices)))
-        return self._synthesise(codes, keep_mask, grid, cond)
+        return self._synthesise(self._codes(indices, keep_mask), keep_mask, grid, cond)
 
 
 class SemanticBranch(_Branch):
@@ -226,6 +250,31 @@ class SemanticBranch(_Branch):
         onehot = one_hot_labels(labels, self.num_classes)
         out = self._run(onehot, ConditionPyramid(onehot), None, keep_ratio)
         return BranchOutput(*out, kind=self.kind)
+
+    def analyse_condition(self, cond: ConditionPyramid) -> BranchAnalysis:
+        """``analyse(cond.base, cond)``; at inference the one-hot map is never built.
+
+        Args:
+            cond: the label condition (``ConditionPyramid.from_labels`` for the fast path).
+        """
+        grid = self._grid(cond.shape[-2], cond.shape[-1])
+        return self._analysis(*self._score_and_project(self.encoder.encode_labels(cond), cond, grid), cond)
+
+    def labels_from_indices(self, indices: torch.Tensor, keep_mask: torch.Tensor,
+                            grid: tuple[int, int]) -> torch.Tensor:
+        """``synthesise_from_indices(...).argmax(1)``: decoded labels LongTensor ``[B, H, W]``.
+
+        At inference the argmax runs before the pixel-shuffle head (same values, no full-size
+        logits tensor reduced across its strided channel axis).
+        """
+        codes = self._codes(indices, keep_mask)
+        if not fast_path():
+            return self._synthesise(codes, keep_mask, grid, None).argmax(dim=1)
+        out = self.decoder.forward_unshuffled(self._tokens(codes, keep_mask, grid))
+        b, _, h, w = out.shape
+        f = self.config.stem_factor
+        best = out.view(b, self.num_classes, f * f, h, w).max(dim=1).indices  # [B, f*f, h, w]
+        return F.pixel_shuffle(best, f).squeeze(1) if f > 1 else best.squeeze(1)
 
 
 class ImageBranch(_Branch):
@@ -326,9 +375,9 @@ class Transmitter:
         branch = self.model.image
         x = branch.normalise(image)
         _check_labels_match(x, labels)
-        onehot = one_hot_labels(labels, self.model.config.num_classes)
-        cond = ConditionPyramid(onehot)
-        semantic = self.model.semantic.analyse(onehot, cond)
+        check_labels(labels, self.model.config.num_classes)
+        cond = ConditionPyramid.from_labels(labels, self.model.config.num_classes)
+        semantic = self.model.semantic.analyse_condition(cond)
         return FrameAnalysis(semantic, branch.analyse(x, cond))
 
     @staticmethod
@@ -402,10 +451,9 @@ class Receiver:
             raise ValueError("semantic and image grids differ")
         sem = self.model.semantic
         idx, mask, grid = self._batch([s.semantic for s in symbols], sem)
-        logits = sem.synthesise_from_indices(idx, mask, grid)
-        labels = logits.argmax(dim=1)
+        labels = sem.labels_from_indices(idx, mask, grid)
         img = self.model.image
         idx, mask, grid = self._batch([s.image for s in symbols], img)
-        cond = ConditionPyramid(one_hot_labels(labels, self.model.config.num_classes))
+        cond = ConditionPyramid.from_labels(labels, self.model.config.num_classes)
         out = img.denormalise(img.synthesise_from_indices(idx, mask, grid, cond))
         return out.clamp(0.0, 1.0), labels
