@@ -7,10 +7,15 @@
 * :class:`RateWindow` — frames, bits and fps over a sliding time window.
 * :func:`default_model_path` / :func:`resolve_model_path` — where the bundled model lives.
 * :func:`scale_camera_info` — intrinsics of a resized image.
+* :func:`configure_torch_threads` — the per-node torch CPU thread setting.
+* :class:`FrameIdTracker` — lost / reordered / duplicate frames from the encoder's frame ids.
+* :func:`image_size_problem` / :func:`frame_header_problem` / :func:`screen_frame` — cheap checks
+  made before any large allocation (camera images on the encoder, frames on the decoder).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -19,7 +24,9 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 __all__ = ["LatestSlot", "WarningThrottle", "RateWindow", "default_model_path",
-           "resolve_model_path", "scale_camera_info", "stamp_to_seconds", "DEFAULT_MODEL_NAME"]
+           "resolve_model_path", "scale_camera_info", "stamp_to_seconds", "DEFAULT_MODEL_NAME",
+           "usable_cpu_count", "auto_torch_threads", "configure_torch_threads", "FrameIdTracker",
+           "image_size_problem", "frame_header_problem", "screen_frame"]
 
 T = TypeVar("T")
 DEFAULT_MODEL_NAME = "default.safetensors"
@@ -217,3 +224,219 @@ def scale_camera_info(info: Any, height: int, width: int) -> Any:
     out.roi.height = 0
     out.roi.do_rectify = False
     return out
+
+
+# ------------------------------------------------------------------------------ CPU threads
+def usable_cpu_count() -> int:
+    """CPUs this process may run on (affinity / cpuset aware where the OS says), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_torch_threads(cpus: int | None = None) -> int:
+    """The ``torch_threads: 0`` (auto) choice: ``max(1, cpus // 2)``.
+
+    A teleop host runs at least two busy processes (camera driver + encoder, or encoder +
+    decoder when testing on one machine). torch's OpenMP pool spins on every thread it owns; two
+    processes each owning all cores slow each other down several times (measured on 2 cores:
+    510 ms vs 135 ms per frame for the same transmitter), so each node takes half the cores.
+
+    Args:
+        cpus: CPU count to split (None: :func:`usable_cpu_count`).
+    """
+    n = usable_cpu_count() if cpus is None else int(cpus)
+    return max(1, n // 2)
+
+
+def configure_torch_threads(requested: int) -> int:
+    """Apply a node's ``torch_threads`` parameter to this process (call before the model runs).
+
+    Sets ``torch.set_num_threads`` (intra-op) and, where torch still allows it,
+    ``torch.set_num_interop_threads(1)`` (the nodes run one model call at a time).
+
+    Args:
+        requested: threads, or 0 for :func:`auto_torch_threads`.
+
+    Returns:
+        The number of intra-op threads in use.
+
+    Raises:
+        ValueError: ``requested`` is negative or not an int.
+    """
+    if isinstance(requested, bool) or not isinstance(requested, int) or requested < 0:
+        raise ValueError(f"torch_threads must be an integer >= 0, got {requested!r}")
+    import torch
+
+    threads = requested if requested > 0 else auto_torch_threads()
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or inter-op work already ran in this process
+        pass
+    return torch.get_num_threads()
+
+
+# ------------------------------------------------------------------------------ frame ids
+class FrameIdTracker:
+    """Counts lost, late (reordered) and duplicate frames from uint32 frame ids that wrap.
+
+    An id ahead of the newest one seen opens a gap: the ids in between count as lost. When one
+    of them arrives later it is counted as reordered and no longer as lost, so ``lost`` is
+    always the number of ids that have not arrived (yet). Gaps are remembered for ``window``
+    ids; an id further back than that, or a jump forward of ``restart_gap`` or more, is taken
+    as an encoder restart (ids start again) and resets the tracker without counting anything.
+
+    Args:
+        window: how many ids back a late frame is still recognised.
+        restart_gap: a forward jump this large is a restart, not a burst of losses.
+    """
+
+    MODULUS = 1 << 32
+
+    def __init__(self, window: int = 1024, restart_gap: int = 1 << 16) -> None:
+        if window < 1 or restart_gap <= window:
+            raise ValueError(f"need 1 <= window < restart_gap, got {window}, {restart_gap}")
+        self.window = int(window)
+        self.restart_gap = int(restart_gap)
+        self.newest: int | None = None
+        self._missing: set[int] = set()
+        self.received = 0
+        self.lost = 0
+        self.reordered = 0
+        self.duplicates = 0
+        self.restarts = 0
+
+    def add(self, frame_id: int) -> str:
+        """Record one received id.
+
+        Args:
+            frame_id: the frame's uint32 id.
+
+        Returns:
+            ``"first"``, ``"next"`` (in order, possibly after a gap), ``"late"`` (reordered),
+            ``"duplicate"`` or ``"restart"``.
+        """
+        if isinstance(frame_id, bool) or not isinstance(frame_id, int) \
+                or not 0 <= frame_id < self.MODULUS:
+            raise ValueError(f"frame_id must be a uint32, got {frame_id!r}")
+        self.received += 1
+        newest = self.newest
+        if newest is None:
+            self.newest = frame_id
+            return "first"
+        ahead = (frame_id - newest) % self.MODULUS
+        if ahead == 0:
+            self.duplicates += 1
+            return "duplicate"
+        if ahead < self.restart_gap:
+            self.lost += ahead - 1
+            for k in range(max(1, ahead - self.window), ahead):
+                self._missing.add((newest + k) % self.MODULUS)
+            self.newest = frame_id
+            self._trim()
+            return "next"
+        behind = (newest - frame_id) % self.MODULUS
+        if behind <= self.window:
+            if frame_id in self._missing:
+                self._missing.discard(frame_id)
+                self.lost -= 1
+                self.reordered += 1
+                return "late"
+            self.duplicates += 1
+            return "duplicate"
+        self.restarts += 1
+        self.newest = frame_id
+        self._missing.clear()
+        return "restart"
+
+    def _trim(self) -> None:
+        if len(self._missing) > self.window:
+            newest = self.newest
+            self._missing = {i for i in self._missing
+                             if (newest - i) % self.MODULUS <= self.window}
+
+
+# ------------------------------------------------------------------------------ size guards
+def image_size_problem(height: int, width: int, max_pixels: int) -> tuple[str, str] | None:
+    """Check a camera image's declared size before converting it.
+
+    Args:
+        height: ``Image.height``.
+        width: ``Image.width``.
+        max_pixels: the node's ``max_input_pixels``.
+
+    Returns:
+        None if acceptable, else ``(cause, reason)`` with cause ``"size"`` (zero) or
+        ``"too_large"`` (over ``max_pixels`` or a side the bitstream cannot carry).
+    """
+    from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
+
+    if height <= 0 or width <= 0:
+        return "size", f"image has zero size {height}x{width}"
+    if height > MAX_IMAGE_SIDE or width > MAX_IMAGE_SIDE:
+        return "too_large", (f"image too large: sides must be at most {MAX_IMAGE_SIDE}, "
+                             f"got {height}x{width}")
+    if height * width > max_pixels:
+        return "too_large", (f"image too large: {height}x{width} = {height * width} pixels "
+                             f"exceeds max_input_pixels = {max_pixels}")
+    return None
+
+
+def frame_header_problem(header: Any, model_size: tuple[int, int],
+                         max_pixels: int) -> tuple[str, str] | None:
+    """Check a frame header (from ``peek_header``) before decoding the frame.
+
+    The header's sizes are chosen by whoever sent the frame. The CRC and the 8-byte model id
+    (which every frame carries in clear) do not stop a forged header, so before decoding:
+    the codec must run at this model's own size (a larger one would run the decoder, and its
+    attention, on a grid of up to 65536 latents: minutes and gigabytes), and the image size it
+    is resized back to must stay under ``max_pixels``.
+
+    Args:
+        header: a ``FrameHeader``.
+        model_size: ``(H, W)`` the loaded model runs at (``config.image_size``).
+        max_pixels: the node's ``max_output_pixels``.
+
+    Returns:
+        None if acceptable, else ``(cause, reason)``.
+    """
+    if tuple(header.model_size) != tuple(model_size):
+        return "model_size", (f"header says the codec ran at {tuple(header.model_size)}, "
+                              f"this model runs at {tuple(model_size)}")
+    h, w = header.image_size
+    if h * w > max_pixels:
+        return "too_large", (f"header declares a {h}x{w} image, more than max_output_pixels = "
+                             f"{max_pixels}")
+    return None
+
+
+def screen_frame(payload: bytes, model_id: bytes, model_size: tuple[int, int],
+                 max_pixels: int) -> tuple[Any, tuple[str, str] | None]:
+    """What the decoder node checks before it decodes a payload.
+
+    Reads the header only (CRC verified), then refuses another model's frame and forged sizes
+    (:func:`frame_header_problem`). A frame that passes is then decoded by
+    ``SemanticDecoder.decode``, which can still raise ``BitstreamError`` on a corrupt payload.
+
+    Args:
+        payload: the SemanticFrame payload.
+        model_id: the decoder's 8 id bytes (``LoadedModel.id_bytes``).
+        model_size: ``(H, W)`` the decoder's model runs at.
+        max_pixels: the node's ``max_output_pixels``.
+
+    Returns:
+        ``(header, None)`` when the frame may be decoded, else ``(header or None, (cause,
+        reason))`` with cause ``"corrupt"``, ``"model_id"``, ``"model_size"`` or ``"too_large"``.
+    """
+    from sqgan_ros.bitstream import BitstreamError, peek_header
+
+    try:
+        header = peek_header(payload)
+    except BitstreamError as exc:
+        return None, ("corrupt", str(exc))
+    if header.model_id != model_id:
+        return header, ("model_id", f"made by model {header.model_id.hex()}, this decoder runs "
+                                    f"model {model_id.hex()}")
+    return header, frame_header_problem(header, model_size, max_pixels)

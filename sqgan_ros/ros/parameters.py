@@ -35,6 +35,8 @@ DECODER_NODE_NAME = "sqgan_decoder"
 MAX_CLASS_WEIGHT = 1000.0
 #: Upper bound of target_kbps in the descriptor (1 Gbit/s: far beyond any thin link).
 MAX_TARGET_KBPS = 1.0e6
+#: Upper bound of the pixel-count limits: the bitstream's largest image (16384 x 16384).
+MAX_PIXELS = 16384 * 16384
 
 Scalar = bool | int | float | str
 
@@ -89,6 +91,10 @@ def _common_specs() -> list[ParamSpec]:
                   read_only=True, choices=("auto", "cuda", "cpu")),
         ParamSpec("qos_depth", 1, "history depth of the input subscription(s)", read_only=True,
                   low=1, high=1000),
+        ParamSpec("torch_threads", 0,
+                  "torch intra-op CPU threads of this node; 0 = auto: max(1, usable CPUs // 2), "
+                  "so the encoder and decoder (or camera) on one host do not oversubscribe the "
+                  "cores (inter-op threads are always 1)", read_only=True, low=0, high=1024),
     ]
 
 
@@ -123,6 +129,10 @@ def encoder_specs() -> dict[str, ParamSpec]:
         ParamSpec("min_image_keep_ratio", 0.02,
                   "lower bound of the rate controller's image keep ratio, in (0, 1]",
                   low=0.0, high=1.0, low_exclusive=True),
+        ParamSpec("max_input_pixels", 16_777_216,
+                  "camera images with more pixels (height * width) are refused before any "
+                  "conversion, so a bad or hostile publisher cannot make the node allocate "
+                  "gigabytes; 16 Mpx by default (4K is 8.3 Mpx)", low=1, high=MAX_PIXELS),
         ParamSpec("target_kbps", 0.0,
                   "bit budget in kbit/s of the SemanticFrame messages (what the link pays); "
                   "> 0 enables rate control, 0 = fixed keep ratios",
@@ -151,6 +161,10 @@ def decoder_specs() -> dict[str, ParamSpec]:
                   choices=("camera", "model")),
         ParamSpec("stats_window_s", 5.0, "sliding window of the kbit/s and fps statistics (s)",
                   low=0.1, high=3600.0),
+        ParamSpec("max_output_pixels", 16_777_216,
+                  "frames whose header declares a larger camera image (height * width) are "
+                  "refused before decoding: a forged header cannot make the node allocate "
+                  "gigabytes; 16 Mpx by default", low=1, high=MAX_PIXELS),
     ]
     return {s.name: s for s in specs}
 

@@ -72,6 +72,8 @@ class GraphOptions:
         robot_ns: namespace of the camera and encoder.
         operator_ns: namespace of the decoder.
         fps: camera_source frame rate (None = its default).
+        torch_threads: torch CPU threads of the encoder and decoder (None = params file;
+            0 = auto, max(1, CPUs // 2)).
     """
 
     source: str = "synthetic"
@@ -83,6 +85,7 @@ class GraphOptions:
     robot_ns: str = "robot"
     operator_ns: str = "operator"
     fps: float | None = None
+    torch_threads: int | None = None
 
 
 def _ns(name: str) -> str:
@@ -125,6 +128,8 @@ def graph_plan(opts: GraphOptions) -> list[NodePlan]:
         common["model_file"] = str(Path(opts.model).expanduser().resolve())
     if opts.device:
         common["device"] = opts.device
+    if opts.torch_threads is not None:
+        common["torch_threads"] = int(opts.torch_threads)
     enc = dict(common, image_topic=image_topic,
                camera_info_topic=_sibling(image_topic, "camera_info"))
     if opts.target_kbps is not None:
@@ -320,6 +325,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="", help="model file (default: bundled models/default.safetensors)")
     p.add_argument("--device", default="", choices=["", "auto", "cuda", "cpu"])
     p.add_argument("--target-kbps", type=float, default=None)
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="torch CPU threads per codec node (0 = auto: max(1, CPUs // 2); "
+                        "default: config)")
     p.add_argument("--segmenter", default="", help="bundled | none | topic | path (default: config)")
     p.add_argument("--robot-ns", default="robot")
     p.add_argument("--operator-ns", default="operator")
@@ -365,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = GraphOptions(source=args.source, camera_topic=args.camera_topic, model=args.model,
                         device=args.device, target_kbps=args.target_kbps,
                         segmenter=args.segmenter, robot_ns=args.robot_ns,
-                        operator_ns=args.operator_ns, fps=args.fps)
+                        operator_ns=args.operator_ns, fps=args.fps,
+                        torch_threads=args.torch_threads)
     plans = graph_plan(opts)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
