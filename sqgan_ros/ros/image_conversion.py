@@ -44,7 +44,18 @@ __all__ = [
 
 
 class ImageConversionError(ValueError):
-    """A sensor_msgs/Image could not be converted (bad encoding, sizes, step or data)."""
+    """A sensor_msgs/Image could not be converted (bad encoding, sizes, step or data).
+
+    Args:
+        message: what is wrong, naming the encoding.
+        cause: a short category for throttled logging and statistics: ``"encoding"``
+            (unsupported), ``"size"`` (zero or too large), ``"step"``, ``"data"`` (shorter than
+            declared), ``"conversion"`` (no conversion between the encodings) or ``"invalid"``.
+    """
+
+    def __init__(self, message: str, cause: str = "invalid") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def _lookup(encoding: str, what: str) -> _Encoding:
         return ENCODINGS[encoding]
     except KeyError:
         raise ImageConversionError(
-            f"unsupported {what} {encoding!r}; supported: {', '.join(ENCODINGS)}"
+            f"unsupported {what} {encoding!r}; supported: {', '.join(ENCODINGS)}", cause="encoding"
         ) from None
 
 
@@ -122,18 +133,22 @@ def _message_array(msg: Any) -> tuple[np.ndarray, str]:
     enc = _lookup(encoding, "image encoding")
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:
-        raise ImageConversionError(f"image has zero or negative size {height}x{width} ({encoding})")
+        raise ImageConversionError(f"image has zero or negative size {height}x{width} ({encoding})",
+                                   cause="size")
     row_bytes = width * enc.channels * enc.dtype.itemsize
     if step < row_bytes:
         raise ImageConversionError(
-            f"step {step} is smaller than width * channels * bytes = {row_bytes} for {encoding}")
+            f"step {step} is smaller than width * channels * bytes = {row_bytes} for {encoding}",
+            cause="step")
     if step % enc.dtype.itemsize:
         raise ImageConversionError(
-            f"step {step} is not a multiple of the {enc.dtype.itemsize}-byte sample size of {encoding}")
+            f"step {step} is not a multiple of the {enc.dtype.itemsize}-byte sample size of {encoding}",
+            cause="step")
     raw = _as_bytes_view(msg.data)
     if raw.size < height * step:
         raise ImageConversionError(
-            f"data has {raw.size} bytes, fewer than height * step = {height * step} ({encoding})")
+            f"data has {raw.size} bytes, fewer than height * step = {height * step} ({encoding})",
+            cause="data")
     rows = raw[: height * step].reshape(height, step)[:, :row_bytes]
     big = bool(getattr(msg, "is_bigendian", 0))
     dtype = enc.dtype.newbyteorder(">" if big else "<") if enc.dtype.itemsize > 1 else enc.dtype
@@ -151,7 +166,7 @@ def _convert(array: np.ndarray, source: str, target: str) -> np.ndarray:
     src_name, dst_name = _GENERIC_AS.get(source, source), _GENERIC_AS.get(target, target)
     src, dst = ENCODINGS[src_name], ENCODINGS[dst_name]
     if src.layout is None or dst.layout is None:
-        raise ImageConversionError(f"cannot convert {source} to {target}")
+        raise ImageConversionError(f"cannot convert {source} to {target}", cause="conversion")
     out = array
     if src.layout != dst.layout:
         code = getattr(cv2, f"COLOR_{src.layout}2{dst.layout}", None)
