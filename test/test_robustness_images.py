@@ -1,0 +1,233 @@
+"""Bad camera images into one real encoder process over DDS.
+
+Every supported encoding, at odd sizes, is encoded; unsupported encodings, zero sizes, a too
+small ``step``, short data, images over ``max_input_pixels`` and float images with NaN/inf are
+refused with the encoding named, logged once per cause (the warning throttle), counted in the
+encoder's CodecStats ``frames_rejected``, and the next good frame is served as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.ros
+
+REPO = Path(__file__).resolve().parents[1]
+MAX_INPUT_PIXELS = 100_000
+
+
+def _image(encoding: str, height: int, width: int, step: int, data: bytes, stamp_ns: int) -> Any:
+    from sensor_msgs.msg import Image
+
+    msg = Image()
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    msg.header.frame_id = "camera"
+    msg.encoding, msg.height, msg.width, msg.step = encoding, height, width, step
+    msg.data = data
+    return msg
+
+
+def _packed(array: np.ndarray) -> tuple[int, int, int, bytes]:
+    h, w = array.shape[:2]
+    return h, w, array.nbytes // h, array.tobytes()
+
+
+GOOD: list[tuple[str, np.ndarray]] = [
+    ("rgb8", np.full((1, 1, 3), 200, np.uint8)),
+    ("bgr8", np.zeros((3, 5, 3), np.uint8)),
+    ("rgba8", np.full((17, 33, 4), 7, np.uint8)),
+    ("bgra8", np.zeros((40, 30, 4), np.uint8)),
+    ("mono8", np.arange(9 * 11, dtype=np.uint8).reshape(9, 11)),
+    ("mono16", np.full((31, 64), 40000, np.uint16)),
+    ("8UC1", np.zeros((2, 2), np.uint8)),
+    ("8UC3", np.zeros((64, 128, 3), np.uint8)),
+    ("16UC1", np.zeros((5, 7), np.uint16)),
+]
+
+
+def _bad_cases() -> list[tuple[str, str, tuple[str, int, int, int, bytes]]]:
+    """``(cause key as logged, what, (encoding, h, w, step, data))``."""
+    nan = np.full((8, 8), np.nan, np.float32)
+    nan[0, 0] = np.inf
+    cases = [
+        (f"encoding:{e}", f"unsupported {e}", (e, 4, 4, 4 * n, bytes(4 * 4 * n)))
+        for e, n in (("bayer_rggb8", 1), ("yuv422", 2), ("nv21", 1), ("32FC3", 12), ("64FC1", 8),
+                     ("16SC1", 2), ("", 3))
+    ]
+    cases += [
+        ("conversion:32FC1", "float image with NaN/inf", ("32FC1",) + _packed(nan)),
+        ("size:rgb8", "zero height", ("rgb8", 0, 10, 30, b"")),
+        ("size:mono8", "zero width", ("mono8", 10, 0, 0, b"")),
+        ("step:rgb8", "step too small", ("rgb8", 4, 4, 11, bytes(44))),
+        ("step:mono16", "odd step for 16 bit", ("mono16", 4, 4, 9, bytes(36))),
+        ("data:rgb8", "data shorter than declared", ("rgb8", 8, 8, 24, bytes(24 * 7))),
+        ("too_large:rgb8", "over max_input_pixels", ("rgb8", 400, 300, 900, bytes(900 * 400))),
+        ("too_large:bgr8", "sides beyond the bitstream", ("bgr8", 20000, 20000, 60000, b"")),
+    ]
+    return cases
+
+
+class _Probe:
+    def __init__(self) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+
+        from sqgan_ros.msg import CodecStats, SemanticFrame
+
+        self.rclpy = rclpy
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("robustness_image_probe", context=self.context)
+        self.lock = threading.Lock()
+        self.frames: list[Any] = []
+        self.stats: list[Any] = []
+        best = QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT)
+        self.node.create_subscription(SemanticFrame, "/robot/sqgan/frame", self._add(self.frames), best)
+        self.node.create_subscription(CodecStats, "/robot/sqgan/encoder_stats", self._add(self.stats), 50)
+        self.pub = self.node.create_publisher(
+            Image, "/robot/camera/image_raw", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _add(self, store: list) -> Callable[[Any], None]:
+        def cb(msg: Any) -> None:
+            with self.lock:
+                store.append(msg)
+        return cb
+
+    def _spin(self) -> None:
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:  # context shut down under us
+                return
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if predicate():
+                    return True
+            time.sleep(0.02)
+        return False
+
+    def close(self) -> None:
+        self.rclpy.try_shutdown(context=self.context)
+        self.thread.join(timeout=5.0)
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory):
+    from conftest import ros_problem
+
+    if ros_problem() is not None:
+        pytest.skip(ros_problem())
+    import torch
+
+    from sqgan_ros.codec.config import get_config
+    from sqgan_ros.codec.model import SQGAN
+    from sqgan_ros.codec.model_file import save_model
+    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+
+    tmp = tmp_path_factory.mktemp("robust_images")
+    torch.manual_seed(0)
+    model = tmp / "tiny.safetensors"
+    save_model(model, SQGAN(get_config("tiny")).eval())
+    plan = next(p for p in graph_plan(GraphOptions(source="", model=str(model), device="cpu",
+                                                   segmenter="none", torch_threads=1))
+                if p.name == "sqgan_encoder")
+    cmd = node_command(plan, [REPO / "config" / "teleop.yaml"])
+    cmd += ["-p", "qos_depth:=50", "-p", f"max_input_pixels:={MAX_INPUT_PIXELS}"]
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 57) % 232 + 1)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    old = os.environ["ROS_DOMAIN_ID"]
+    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
+    log = tmp / "encoder.log"
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    probe = _Probe()
+    try:
+        yield probe, proc, log
+    finally:
+        probe.close()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        os.environ["ROS_DOMAIN_ID"] = old
+
+
+def _send_good(probe: _Probe, encoding: str, array: np.ndarray, stamp_ns: int,
+               timeout: float = 60.0) -> Any:
+    msg = _image(encoding, *_packed(array), stamp_ns)
+    key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:  # re-send until the encoder has matched the subscription
+        probe.pub.publish(msg)
+        if probe.wait_for(lambda: any((f.header.stamp.sec, f.header.stamp.nanosec) == key
+                                      for f in probe.frames), 2.0):
+            with probe.lock:
+                return next(f for f in probe.frames
+                            if (f.header.stamp.sec, f.header.stamp.nanosec) == key)
+    raise AssertionError(f"{encoding} {array.shape}: no SemanticFrame within {timeout} s")
+
+
+def test_supported_encodings_at_odd_sizes_are_encoded(encoder) -> None:
+    probe, proc, log = encoder
+    for i, (encoding, array) in enumerate(GOOD):
+        frame = _send_good(probe, encoding, array, stamp_ns=1_000_000_000 + i)
+        assert (frame.image_height, frame.image_width) == array.shape[:2], encoding
+        assert len(frame.payload) > 0
+    assert proc.poll() is None, log.read_text()[-2000:]
+
+
+def test_bad_images_are_refused_logged_once_counted_and_the_stream_goes_on(encoder) -> None:
+    probe, proc, log = encoder
+    with probe.lock:
+        rejected_before = max((int(s.frames_rejected) for s in probe.stats), default=0)
+    sent = 0
+    for n, (cause, what, fields) in enumerate(_bad_cases()):
+        for repeat in range(4):  # repeats within the 5 s throttle period: one log line per cause
+            probe.pub.publish(_image(*fields, stamp_ns=2_000_000_000 + 10 * n + repeat))
+            sent += 1
+            time.sleep(0.01)
+        good = _send_good(probe, "rgb8", np.full((24, 40, 3), n, np.uint8),
+                          stamp_ns=3_000_000_000 + n)
+        assert good.image_height == 24, what
+    assert proc.poll() is None, log.read_text()[-3000:]
+    assert probe.wait_for(lambda: any(int(s.frames_rejected) - rejected_before == sent
+                                      for s in probe.stats), 10.0), (
+        f"frames_rejected never reached {sent}: "
+        f"{[int(s.frames_rejected) for s in probe.stats][-5:]}")
+    text = log.read_text()
+    for cause, what, fields in _bad_cases():
+        encoding = fields[0]
+        lines = [line for line in text.splitlines()
+                 if "camera image refused" in line and f"({encoding!r}," in line]
+        kind = cause.split(":")[0]
+        same_cause = [line for line in lines if _cause_words(kind) in line]
+        assert len(same_cause) == 1, (what, lines)
+
+
+def _cause_words(kind: str) -> str:
+    return {"encoding": "unsupported image encoding", "conversion": "cannot convert",
+            "size": "zero", "step": "step", "data": "fewer than", "too_large": "too large"}[kind]
