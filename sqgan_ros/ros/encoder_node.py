@@ -33,9 +33,8 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo, Image
 
 from sqgan_ros.rate_control import RateControlConfig, RateController
-from sqgan_ros.ros.image_conversion import ImageConversionError, image_to_numpy
+from sqgan_ros.ros.image_conversion import image_to_numpy
 from sqgan_ros.ros.node_utils import (LatestSlot, RateWindow, WarningThrottle,
-                                      configure_torch_threads, image_size_problem,
                                       resolve_model_path, stamp_to_seconds)
 from sqgan_ros.ros.parameters import (ENCODER_NODE_NAME, class_weights_from, declare_parameters,
                                       encoder_specs, make_on_set_callback)
@@ -43,9 +42,6 @@ from sqgan_ros.ros.parameters import (ENCODER_NODE_NAME, class_weights_from, dec
 __all__ = ["EncoderNode", "main"]
 
 _UINT32 = 1 << 32
-#: Distinct refusal causes counted (and throttled) separately; more are counted as "other".
-_MAX_CAUSES = 64
-_MAX_ENCODING_CHARS = 32
 
 
 @dataclass
@@ -66,15 +62,25 @@ class EncoderNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(ENCODER_NODE_NAME, **kwargs)
         self._specs = encoder_specs()
+        self._specs.update(_video_specs())
         self._values = declare_parameters(self, self._specs)
         self._lock = threading.Lock()
         self._rate: RateController | None = None
         self._apply_tunables(self._values)
 
         model_path = resolve_model_path(str(self._values["model_file"]))
-        threads = configure_torch_threads(int(self._values["torch_threads"]))
-        from sqgan_ros.api import SemanticEncoder  # torch: imported once the parameters are good
-        self._encoder = SemanticEncoder(model_path, device=str(self._values["device"]))
+        self._video = bool(self._values["video"])
+        if self._video:  # torch: imported once the parameters are good
+            from sqgan_ros.video import VideoConfig, VideoEncoder
+            age = int(self._values["ack_timeout_frames"])
+            self._encoder = VideoEncoder(model_path, VideoConfig(
+                intra_interval=int(self._values["intra_interval"]),
+                refresh_fraction=float(self._values["refresh_fraction"]),
+                max_reference_age=age, history=max(32, age + 1)),
+                device=str(self._values["device"]))
+        else:
+            from sqgan_ros.api import SemanticEncoder
+            self._encoder = SemanticEncoder(model_path, device=str(self._values["device"]))
         self._model_id = self._encoder.loaded.model_id[:16]
         seg = str(self._values["segmenter"])
         self._labels_from_topic = seg.strip().lower() == "topic"
@@ -90,7 +96,6 @@ class EncoderNode(Node):
         self._frame_id = 0
         self._frames_total = 0
         self._frames_rejected = 0
-        self._rejected_by_cause: dict[str, int] = {}
         self._dropped_no_labels = 0
         self._pending: OrderedDict[int, tuple[Any, np.ndarray, float]] = OrderedDict()
         self._labels: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -113,15 +118,18 @@ class EncoderNode(Node):
         self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_out_topic"]), latched)
         self.create_subscription(Image, str(v["image_topic"]), self._on_image, sensor)
         self.create_subscription(CameraInfo, str(v["camera_info_topic"]), self._on_info, sensor)
+        if self._video:
+            from sqgan_ros.msg import FrameAck
+            self.create_subscription(FrameAck, str(v["ack_topic"]), self._on_ack,
+                                     QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
         if self._labels_from_topic:
             self.create_subscription(Image, str(v["labels_topic"]), self._on_labels, sensor)
 
         self._worker = threading.Thread(target=self._work, name="sqgan_encoder", daemon=True)
         self._worker.start()
         self.get_logger().info(
-            f"model {model_path.name} (id {self._model_id}) on {self._encoder.device} "
-            f"({threads} torch threads); segmenter {seg}; "
-            f"{v['image_topic']} -> {self._frame_pub.topic_name}")
+            f"model {model_path.name} (id {self._model_id}) on {self._encoder.device}; "
+            f"segmenter {seg}; {v['image_topic']} -> {self._frame_pub.topic_name}")
 
     # ------------------------------------------------------------------ parameters
     def _apply_tunables(self, values: dict[str, Any]) -> None:
@@ -152,6 +160,10 @@ class EncoderNode(Node):
             f"{k}={v}" for k, v in sorted(changes.items())))
 
     # ------------------------------------------------------------------ callbacks
+    def _on_ack(self, msg: Any) -> None:
+        """The decoder holds the state after ``last_decoded_frame_id``: predict from it."""
+        self._encoder.acknowledge(int(msg.last_decoded_frame_id))
+
     def _on_info(self, msg: CameraInfo) -> None:
         now = time.monotonic()
         changed = (self._last_info is None or self._last_info.width != msg.width
@@ -163,43 +175,13 @@ class EncoderNode(Node):
             self._last_info_sent = now
         self._last_info = msg
 
-    def _convert(self, msg: Image, encoding: str, what: str) -> np.ndarray | None:
-        """``msg`` as ``encoding``, or None after counting and (throttled) logging why not."""
-        with self._lock:
-            max_pixels = int(self._tunables["max_input_pixels"])
-        problem = image_size_problem(int(msg.height), int(msg.width), max_pixels)
-        if problem is not None:
-            cause, reason = problem
-        else:
-            try:
-                return image_to_numpy(msg, encoding)
-            except ImageConversionError as exc:
-                cause, reason = exc.cause, str(exc)
-            except (ValueError, TypeError) as exc:
-                cause, reason = type(exc).__name__, str(exc)
-        encoding = str(msg.encoding)[:_MAX_ENCODING_CHARS]  # the publisher chooses it: bound it
-        self._reject(f"{what}:{cause}:{encoding}",
-                     f"{what} refused ({encoding!r}, {msg.width}x{msg.height}): {reason}")
-        return None
-
-    def _reject(self, cause: str, message: str) -> None:
-        with self._lock:
-            self._frames_rejected += 1
-            if cause not in self._rejected_by_cause \
-                    and len(self._rejected_by_cause) >= _MAX_CAUSES:
-                cause = "other"  # a publisher cycling through made-up encodings: bounded memory
-            self._rejected_by_cause[cause] = self._rejected_by_cause.get(cause, 0) + 1
-        self._warn.warn(cause, message)
-
-    @property
-    def rejected_by_cause(self) -> dict[str, int]:
-        """Refused inputs since start by cause (``"<what>:<cause>:<encoding>"``)."""
-        with self._lock:
-            return dict(self._rejected_by_cause)
-
     def _on_image(self, msg: Image) -> None:
-        rgb = self._convert(msg, "rgb8", "camera image")
-        if rgb is None:
+        try:
+            rgb = image_to_numpy(msg, "rgb8")
+        except (ValueError, TypeError) as exc:
+            self._frames_rejected += 1
+            self._warn.warn(f"image:{type(exc).__name__}:{msg.encoding}",
+                            f"camera image refused ({msg.encoding}, {msg.width}x{msg.height}): {exc}")
             return
         received = time.perf_counter()
         if not self._labels_from_topic:
@@ -216,8 +198,12 @@ class EncoderNode(Node):
             self._dropped_no_labels += 1
 
     def _on_labels(self, msg: Image) -> None:
-        labels = self._convert(msg, "mono8", "label image")
-        if labels is None:
+        try:
+            labels = image_to_numpy(msg, "mono8")
+        except (ValueError, TypeError) as exc:
+            self._frames_rejected += 1
+            self._warn.warn(f"labels:{type(exc).__name__}",
+                            f"label image refused ({msg.encoding}): {exc}")
             return
         key = _stamp_key(msg.header.stamp)
         pending = self._pending.pop(key, None)
@@ -243,8 +229,9 @@ class EncoderNode(Node):
             except Exception as exc:  # one bad frame must not stop the stream
                 if not self.context.ok():  # shutting down: publishers are gone
                     return
-                self._reject(f"encode:{type(exc).__name__}",
-                             f"frame not encoded: {type(exc).__name__}: {exc}")
+                self._frames_rejected += 1
+                self._warn.warn(f"encode:{type(exc).__name__}",
+                                f"frame not encoded: {type(exc).__name__}: {exc}")
 
     def _encode(self, job: _Job) -> None:
         from sqgan_ros.codec.model import KeepRatios
@@ -271,11 +258,17 @@ class EncoderNode(Node):
             else:
                 keep = KeepRatios(semantic=float(self._tunables["semantic_keep_ratio"]),
                                   image=float(self._tunables["image_keep_ratio"]))
-        frame_id = self._frame_id
-        payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep, class_weights=weights,
-                                       frame_id=frame_id)
-        stats = self._encoder.last_stats
-        self._frame_id = (frame_id + 1) % _UINT32
+        if self._video:  # the video encoder numbers frames and picks INTRA / INTER itself
+            payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep, class_weights=weights)
+            stats = self._encoder.last_stats
+            frame_id, sent_ratio = stats.frame_id, stats.sent_ratio
+        else:
+            frame_id = self._frame_id
+            payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep,
+                                           class_weights=weights, frame_id=frame_id)
+            stats = self._encoder.last_stats
+            self._frame_id = (frame_id + 1) % _UINT32
+            sent_ratio = keep.image
 
         msg = self._frame_cls()
         msg.header = job.header
@@ -284,7 +277,7 @@ class EncoderNode(Node):
         msg.model_height, msg.model_width = self._encoder.loaded.config.image_size
         msg.semantic_keep_ratio = float(keep.semantic)
         msg.image_keep_ratio = float(keep.image)
-        msg.frame_type = self._frame_cls.INTRA
+        msg.frame_type = int(getattr(stats, "frame_type", self._frame_cls.INTRA))
         msg.frame_id = frame_id
         msg.payload = payload
         message_bytes = len(serialize_message(msg))
@@ -297,7 +290,7 @@ class EncoderNode(Node):
         self._frame_pub.publish(msg)
         with self._lock:
             if rate is not None and rate is self._rate:
-                rate.update(stamp, keep.image, message_bytes)
+                rate.update(stamp, sent_ratio, message_bytes)
 
     def _publish_stats(self, header: Any, frame_id: int, payload: bytes, message_bytes: int,
                        stats: Any, size: tuple[int, int], segment_ms: float,
@@ -307,7 +300,7 @@ class EncoderNode(Node):
         s.side = self._stats_cls.SIDE_ENCODER
         s.model_id = self._model_id
         s.frame_id = frame_id
-        s.frame_type = self._frame_cls.INTRA
+        s.frame_type = int(getattr(stats, "frame_type", self._frame_cls.INTRA))
         s.payload_bits = 8 * len(payload)
         s.message_bits = 8 * message_bytes
         # header_bits / semantic_bits / image_bits stay 0: the API does not split the payload.
@@ -322,8 +315,7 @@ class EncoderNode(Node):
         s.frames_total = self._frames_total
         s.frames_dropped = self._slot.dropped + self._dropped_no_labels
         s.frames_lost = 0
-        with self._lock:
-            s.frames_rejected = self._frames_rejected
+        s.frames_rejected = self._frames_rejected
         self._stats_pub.publish(s)
 
     def close(self) -> None:
@@ -331,6 +323,24 @@ class EncoderNode(Node):
         self._slot.close()
         if self._worker.is_alive():
             self._worker.join(timeout=5.0)
+
+
+def _video_specs() -> dict:
+    """Video parameters of the encoder (INTER frames, acknowledged references)."""
+    from sqgan_ros.ros.parameters import ParamSpec
+    specs = [
+        ParamSpec("video", True, "INTER frames against references the decoder acknowledged "
+                  "(false: every frame INTRA)", read_only=True),
+        ParamSpec("intra_interval", 50, "frames between periodic INTRA frames (0: only when "
+                  "acknowledgements stop)", read_only=True, low=0, high=100000),
+        ParamSpec("refresh_fraction", 0.02, "share of latents re-sent per frame in a rolling "
+                  "window", read_only=True, low=0.0, high=1.0),
+        ParamSpec("ack_timeout_frames", 20, "an acknowledgement older than this many frames is "
+                  "stale: resync with an INTRA frame", read_only=True, low=1, high=1000),
+        ParamSpec("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable)",
+                  read_only=True),
+    ]
+    return {s.name: s for s in specs}
 
 
 def _stamp_key(stamp: Any) -> int:
