@@ -52,6 +52,7 @@ class _Target:
         self.loaded = self.decoder.loaded
         self.model_size = tuple(self.loaded.config.image_size)
         self.down = self.loaded.config.downsampling
+        self.grid = tuple(self.loaded.config.grid(*self.model_size))
         rng = np.random.default_rng(0)
         self.streams = []
         for i, (size, keep, coding) in enumerate([((32, 64), 0.25, Coding.ENTROPY),
@@ -64,7 +65,7 @@ class _Target:
 
     def decode(self, data: bytes) -> str:
         """The node's path. Returns the outcome: refused cause, "decoded" or "bitstream"."""
-        header, problem = screen_frame(data, self.loaded.id_bytes, self.model_size,
+        header, problem = screen_frame(data, self.loaded.id_bytes, self.model_size, self.grid,
                                        MAX_OUTPUT_PIXELS)
         if problem is not None:
             return problem[0]
@@ -137,9 +138,9 @@ def test_real_streams_decode(target: _Target) -> None:
         assert target.decode(stream) == "decoded"
 
 
-def test_forged_model_size_is_refused_before_decoding(target: _Target) -> None:
-    """A larger model size with our id: the decoder would run its attention on 16x the
-    latents (measured on this tiny model at 1024x2048: 70 s CPU and 10 GB RSS)."""
+def test_forged_sizes_and_grids_are_refused_before_decoding(target: _Target) -> None:
+    """A larger model size or a finer grid with our id: the decoder would run its attention on
+    many times the latents (measured, tiny model, 1024x2048: 70 s CPU and 10 GB RSS)."""
     from sqgan_ros.bitstream import BranchSymbols, FrameSymbols, encode_frame
 
     big = (target.model_size[0] * 4, target.model_size[1] * 4)
@@ -154,6 +155,12 @@ def test_forged_model_size_is_refused_before_decoding(target: _Target) -> None:
         FrameHeader(target.loaded.id_bytes, (16384, 16384), target.model_size),
         FrameSymbols(own, own), target.loaded.priors)
     assert target.decode(huge_image) == "too_large"
+    fine = (target.model_size[0] // 2, target.model_size[1] // 2)  # right model size, stride 2
+    finer = BranchSymbols(fine, np.array([0]), np.array([0]))
+    forged_grid = encode_frame(FrameHeader(target.loaded.id_bytes, target.model_size,
+                                           target.model_size), FrameSymbols(finer, finer),
+                               target.loaded.priors)
+    assert target.decode(forged_grid) == "grid"
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))

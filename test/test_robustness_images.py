@@ -56,23 +56,23 @@ GOOD: list[tuple[str, np.ndarray]] = [
 
 
 def _bad_cases() -> list[tuple[str, str, tuple[str, int, int, int, bytes]]]:
-    """``(cause key as logged, what, (encoding, h, w, step, data))``."""
+    """``(words that identify its log line, what, (encoding, h, w, step, data))``."""
     nan = np.full((8, 8), np.nan, np.float32)
     nan[0, 0] = np.inf
     cases = [
-        (f"encoding:{e}", f"unsupported {e}", (e, 4, 4, 4 * n, bytes(4 * 4 * n)))
+        ("unsupported image encoding", f"unsupported {e!r}", (e, 4, 4, 4 * n, bytes(4 * 4 * n)))
         for e, n in (("bayer_rggb8", 1), ("yuv422", 2), ("nv21", 1), ("32FC3", 12), ("64FC1", 8),
                      ("16SC1", 2), ("", 3))
     ]
     cases += [
-        ("conversion:32FC1", "float image with NaN/inf", ("32FC1",) + _packed(nan)),
-        ("size:rgb8", "zero height", ("rgb8", 0, 10, 30, b"")),
-        ("size:mono8", "zero width", ("mono8", 10, 0, 0, b"")),
-        ("step:rgb8", "step too small", ("rgb8", 4, 4, 11, bytes(44))),
-        ("step:mono16", "odd step for 16 bit", ("mono16", 4, 4, 9, bytes(36))),
-        ("data:rgb8", "data shorter than declared", ("rgb8", 8, 8, 24, bytes(24 * 7))),
-        ("too_large:rgb8", "over max_input_pixels", ("rgb8", 400, 300, 900, bytes(900 * 400))),
-        ("too_large:bgr8", "sides beyond the bitstream", ("bgr8", 20000, 20000, 60000, b"")),
+        ("cannot convert", "float image with NaN/inf", ("32FC1",) + _packed(nan)),
+        ("zero size", "zero height", ("rgb8", 0, 10, 30, b"")),
+        ("zero size", "zero width", ("mono8", 10, 0, 0, b"")),
+        ("is smaller than", "step too small", ("rgb8", 4, 4, 11, bytes(44))),
+        ("is not a multiple", "odd step for 16 bit", ("mono16", 4, 4, 9, bytes(36))),
+        ("fewer than", "data shorter than declared", ("rgb8", 8, 8, 24, bytes(24 * 7))),
+        ("max_input_pixels", "over max_input_pixels", ("rgb8", 400, 300, 900, bytes(900 * 400))),
+        ("sides must be at most", "sides beyond the bitstream", ("bgr8", 20000, 20000, 60000, b"")),
     ]
     return cases
 
@@ -177,7 +177,7 @@ def encoder(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _send_good(probe: _Probe, encoding: str, array: np.ndarray, stamp_ns: int,
-               timeout: float = 60.0) -> Any:
+               timeout: float = 120.0) -> Any:
     msg = _image(encoding, *_packed(array), stamp_ns)
     key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
     deadline = time.monotonic() + timeout
@@ -205,7 +205,7 @@ def test_bad_images_are_refused_logged_once_counted_and_the_stream_goes_on(encod
     with probe.lock:
         rejected_before = max((int(s.frames_rejected) for s in probe.stats), default=0)
     sent = 0
-    for n, (cause, what, fields) in enumerate(_bad_cases()):
+    for n, (_, what, fields) in enumerate(_bad_cases()):
         for repeat in range(4):  # repeats within the 5 s throttle period: one log line per cause
             probe.pub.publish(_image(*fields, stamp_ns=2_000_000_000 + 10 * n + repeat))
             sent += 1
@@ -219,15 +219,8 @@ def test_bad_images_are_refused_logged_once_counted_and_the_stream_goes_on(encod
         f"frames_rejected never reached {sent}: "
         f"{[int(s.frames_rejected) for s in probe.stats][-5:]}")
     text = log.read_text()
-    for cause, what, fields in _bad_cases():
+    for words, what, fields in _bad_cases():
         encoding = fields[0]
         lines = [line for line in text.splitlines()
-                 if "camera image refused" in line and f"({encoding!r}," in line]
-        kind = cause.split(":")[0]
-        same_cause = [line for line in lines if _cause_words(kind) in line]
-        assert len(same_cause) == 1, (what, lines)
-
-
-def _cause_words(kind: str) -> str:
-    return {"encoding": "unsupported image encoding", "conversion": "cannot convert",
-            "size": "zero", "step": "step", "data": "fewer than", "too_large": "too large"}[kind]
+                 if "camera image refused" in line and f"({encoding!r}," in line and words in line]
+        assert len(lines) == 1, (what, lines)  # 4 refusals, one log line (throttled per cause)

@@ -9,7 +9,11 @@
         --> CodecStats (bits, bpp, kbit/s, encode/decode ms, latency, frames lost/rejected)
 
 Every frame stands alone (intra), so a lost or refused frame costs that frame only. A frame from
-another model is refused with one warning per second, not one per frame.
+another model is refused with one warning per second, not one per frame. Frames that arrive out of
+order are decoded and published like the others (each with its own camera stamp); frame-id gaps
+count as lost until the missing frame turns up late (then it counts as reordered, see
+:class:`~sqgan_ros.ros.node_utils.FrameIdTracker`). Headers are size-checked before decoding
+(:func:`~sqgan_ros.ros.node_utils.screen_frame`).
 """
 
 from __future__ import annotations
@@ -30,14 +34,13 @@ from sensor_msgs.msg import CameraInfo
 
 from sqgan_ros.labels import colourise
 from sqgan_ros.ros.image_conversion import numpy_to_image
-from sqgan_ros.ros.node_utils import (RateWindow, WarningThrottle, resolve_model_path,
-                                      scale_camera_info, stamp_to_seconds)
+from sqgan_ros.ros.node_utils import (FrameIdTracker, RateWindow, WarningThrottle,
+                                      configure_torch_threads, resolve_model_path,
+                                      scale_camera_info, screen_frame, stamp_to_seconds)
 from sqgan_ros.ros.parameters import (DECODER_NODE_NAME, declare_parameters, decoder_specs,
                                       make_on_set_callback)
 
 __all__ = ["DecoderNode", "main"]
-
-_UINT32 = 1 << 32
 
 
 class DecoderNode(Node):
@@ -53,6 +56,7 @@ class DecoderNode(Node):
         self._specs.update(_video_specs())
         v = self._values = declare_parameters(self, self._specs)
         model_path = resolve_model_path(str(v["model_file"]))
+        threads = configure_torch_threads(int(v["torch_threads"]))
         from sqgan_ros.video import VideoDecoder  # torch: imported once the parameters are good
         from sqgan_ros.msg import CodecStats, SemanticFrame
         # INTRA frames decode exactly as with SemanticDecoder; INTER frames need their reference.
@@ -60,6 +64,10 @@ class DecoderNode(Node):
         self._model_id = self._decoder.loaded.model_id[:16]
         self._model_id_bytes = bytes.fromhex(self._model_id)
         self._output_size = str(v["output_size"])
+        self._max_output_pixels = int(v["max_output_pixels"])
+        config = self._decoder.loaded.config
+        self._model_size = tuple(config.image_size)
+        self._grid = tuple(config.grid(*config.image_size))
         self._window = RateWindow(float(v["stats_window_s"]))
         self.add_on_set_parameters_callback(make_on_set_callback(self._specs, self._on_params))
 
@@ -67,9 +75,8 @@ class DecoderNode(Node):
         self._stats_cls = CodecStats
         self._frames_total = 0
         self._frames_dropped = 0
-        self._frames_lost = 0
         self._frames_rejected = 0
-        self._last_frame_id: int | None = None
+        self._ids = FrameIdTracker()
         self._camera_info: CameraInfo | None = None
         self._encode_ms: dict[int, float] = {}
 
@@ -96,7 +103,8 @@ class DecoderNode(Node):
         self.create_subscription(CameraInfo, str(v["camera_info_in_topic"]), self._on_info, latched)
         self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link)
         self.get_logger().info(
-            f"model {model_path.name} (id {self._model_id}) on {self._decoder.device}; "
+            f"model {model_path.name} (id {self._model_id}) on {self._decoder.device} "
+            f"({threads} torch threads); "
             f"{self.resolve_topic_name(str(v['frame_topic']))} -> "
             f"{self._image_pub.topic_name}")
 
@@ -105,6 +113,8 @@ class DecoderNode(Node):
             self._output_size = str(changes["output_size"])
         if "stats_window_s" in changes:
             self._window = RateWindow(float(changes["stats_window_s"]))
+        if "max_output_pixels" in changes:
+            self._max_output_pixels = int(changes["max_output_pixels"])
 
     def _on_info(self, msg: CameraInfo) -> None:
         self._camera_info = msg
@@ -118,21 +128,24 @@ class DecoderNode(Node):
 
     # ------------------------------------------------------------------ frames
     def _on_frame(self, msg: Any) -> None:
-        from sqgan_ros.bitstream import BitstreamError, peek_header
+        from sqgan_ros.bitstream import BitstreamError
 
         t0 = time.perf_counter()
         payload = bytes(msg.payload)
-        try:
-            header = peek_header(payload)
-        except BitstreamError as exc:
-            self._reject("corrupt", f"frame {msg.frame_id} refused: {exc}")
+        header, problem = screen_frame(payload, self._model_id_bytes, self._model_size,
+                                       self._grid, self._max_output_pixels)
+        if problem is None and msg.model_id != self._model_id:
+            problem = ("model_id", f"message says model {msg.model_id}, this decoder runs "
+                                   f"model {self._model_id}")
+        if problem is not None:
+            if problem[0] == "model_id":
+                model = header.model_id.hex() if header is not None else msg.model_id
+                self._reject("model_id", f"frame {msg.frame_id} from model {model} refused: "
+                                         f"this decoder runs model {self._model_id}")
+            else:
+                self._reject(problem[0], f"frame {msg.frame_id} refused: {problem[1]}")
             return
-        if header.model_id != self._model_id_bytes or msg.model_id != self._model_id:
-            self._reject("model_id",
-                         f"frame {msg.frame_id} from model {header.model_id.hex()} refused: "
-                         f"this decoder runs model {self._model_id}")
-            return
-        self._count_lost(int(msg.frame_id))
+        self._count_ids(int(msg.frame_id))
         from sqgan_ros.video import ReferenceMissingError
         try:
             decoded = self._decoder.decode(payload)
@@ -184,16 +197,26 @@ class DecoderNode(Node):
         self._frames_rejected += 1
         self._warn.warn(cause, message)
 
-    def _count_lost(self, frame_id: int) -> None:
-        last = self._last_frame_id
-        self._last_frame_id = frame_id
-        if last is None:
-            return
-        gap = (frame_id - last) % _UINT32
-        if 0 < gap < (1 << 16):
-            self._frames_lost += gap - 1
-        elif gap != 0:  # the encoder restarted (frame ids start again) or frames came reordered
-            self.get_logger().info(f"frame ids restarted ({last} -> {frame_id}); encoder restart?")
+    def _count_ids(self, frame_id: int) -> None:
+        ids = self._ids
+        newest = ids.newest
+        kind = ids.add(frame_id)
+        if kind == "restart":
+            self.get_logger().info(f"frame ids restarted ({newest} -> {frame_id}); encoder restart?")
+        elif kind in ("late", "duplicate"):
+            self._warn.warn(kind, f"frame {frame_id} arrived after frame {newest} ({kind}); "
+                                  f"so far {ids.reordered} reordered, {ids.duplicates} duplicate, "
+                                  f"{ids.lost} lost")
+
+    @property
+    def frame_counts(self) -> dict[str, int]:
+        """Link statistics since start: received, lost (net of late arrivals), reordered,
+        duplicates, restarts, decoded, rejected, dropped."""
+        ids = self._ids
+        return {"received": ids.received, "lost": ids.lost, "reordered": ids.reordered,
+                "duplicates": ids.duplicates, "restarts": ids.restarts,
+                "decoded": self._frames_total, "rejected": self._frames_rejected,
+                "dropped": self._frames_dropped}
 
     def _camera_info_for(self, header: Any, size: tuple[int, int]) -> CameraInfo:
         if self._camera_info is not None:
@@ -223,7 +246,7 @@ class DecoderNode(Node):
         s.latency_ms = float((now - stamp_to_seconds(msg.header.stamp)) * 1000.0)
         s.frames_total = self._frames_total
         s.frames_dropped = self._frames_dropped
-        s.frames_lost = self._frames_lost
+        s.frames_lost = max(0, self._ids.lost)
         s.frames_rejected = self._frames_rejected
         self._stats_pub.publish(s)
 

@@ -33,8 +33,9 @@ from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo, Image
 
 from sqgan_ros.rate_control import RateControlConfig, RateController
-from sqgan_ros.ros.image_conversion import image_to_numpy
+from sqgan_ros.ros.image_conversion import ImageConversionError, image_to_numpy
 from sqgan_ros.ros.node_utils import (LatestSlot, RateWindow, WarningThrottle,
+                                      configure_torch_threads, image_size_problem,
                                       resolve_model_path, stamp_to_seconds)
 from sqgan_ros.ros.parameters import (ENCODER_NODE_NAME, class_weights_from, declare_parameters,
                                       encoder_specs, make_on_set_callback)
@@ -42,6 +43,9 @@ from sqgan_ros.ros.parameters import (ENCODER_NODE_NAME, class_weights_from, dec
 __all__ = ["EncoderNode", "main"]
 
 _UINT32 = 1 << 32
+#: Distinct refusal causes counted (and throttled) separately; more are counted as "other".
+_MAX_CAUSES = 64
+_MAX_ENCODING_CHARS = 32
 
 
 @dataclass
@@ -69,6 +73,7 @@ class EncoderNode(Node):
         self._apply_tunables(self._values)
 
         model_path = resolve_model_path(str(self._values["model_file"]))
+        threads = configure_torch_threads(int(self._values["torch_threads"]))
         self._video = bool(self._values["video"])
         if self._video:  # torch: imported once the parameters are good
             from sqgan_ros.video import VideoConfig, VideoEncoder
@@ -96,6 +101,7 @@ class EncoderNode(Node):
         self._frame_id = 0
         self._frames_total = 0
         self._frames_rejected = 0
+        self._rejected_by_cause: dict[str, int] = {}
         self._dropped_no_labels = 0
         self._pending: OrderedDict[int, tuple[Any, np.ndarray, float]] = OrderedDict()
         self._labels: OrderedDict[int, np.ndarray] = OrderedDict()
@@ -128,8 +134,9 @@ class EncoderNode(Node):
         self._worker = threading.Thread(target=self._work, name="sqgan_encoder", daemon=True)
         self._worker.start()
         self.get_logger().info(
-            f"model {model_path.name} (id {self._model_id}) on {self._encoder.device}; "
-            f"segmenter {seg}; {v['image_topic']} -> {self._frame_pub.topic_name}")
+            f"model {model_path.name} (id {self._model_id}) on {self._encoder.device} "
+            f"({threads} torch threads); segmenter {seg}; "
+            f"{v['image_topic']} -> {self._frame_pub.topic_name}")
 
     # ------------------------------------------------------------------ parameters
     def _apply_tunables(self, values: dict[str, Any]) -> None:
@@ -175,13 +182,43 @@ class EncoderNode(Node):
             self._last_info_sent = now
         self._last_info = msg
 
-    def _on_image(self, msg: Image) -> None:
-        try:
-            rgb = image_to_numpy(msg, "rgb8")
-        except (ValueError, TypeError) as exc:
+    def _convert(self, msg: Image, encoding: str, what: str) -> np.ndarray | None:
+        """``msg`` as ``encoding``, or None after counting and (throttled) logging why not."""
+        with self._lock:
+            max_pixels = int(self._tunables["max_input_pixels"])
+        problem = image_size_problem(int(msg.height), int(msg.width), max_pixels)
+        if problem is not None:
+            cause, reason = problem
+        else:
+            try:
+                return image_to_numpy(msg, encoding)
+            except ImageConversionError as exc:
+                cause, reason = exc.cause, str(exc)
+            except (ValueError, TypeError) as exc:
+                cause, reason = type(exc).__name__, str(exc)
+        encoding = str(msg.encoding)[:_MAX_ENCODING_CHARS]  # the publisher chooses it: bound it
+        self._reject(f"{what}:{cause}:{encoding}",
+                     f"{what} refused ({encoding!r}, {msg.width}x{msg.height}): {reason}")
+        return None
+
+    def _reject(self, cause: str, message: str) -> None:
+        with self._lock:
             self._frames_rejected += 1
-            self._warn.warn(f"image:{type(exc).__name__}:{msg.encoding}",
-                            f"camera image refused ({msg.encoding}, {msg.width}x{msg.height}): {exc}")
+            if cause not in self._rejected_by_cause \
+                    and len(self._rejected_by_cause) >= _MAX_CAUSES:
+                cause = "other"  # a publisher cycling through made-up encodings: bounded memory
+            self._rejected_by_cause[cause] = self._rejected_by_cause.get(cause, 0) + 1
+        self._warn.warn(cause, message)
+
+    @property
+    def rejected_by_cause(self) -> dict[str, int]:
+        """Refused inputs since start by cause (``"<what>:<cause>:<encoding>"``)."""
+        with self._lock:
+            return dict(self._rejected_by_cause)
+
+    def _on_image(self, msg: Image) -> None:
+        rgb = self._convert(msg, "rgb8", "camera image")
+        if rgb is None:
             return
         received = time.perf_counter()
         if not self._labels_from_topic:
@@ -198,12 +235,8 @@ class EncoderNode(Node):
             self._dropped_no_labels += 1
 
     def _on_labels(self, msg: Image) -> None:
-        try:
-            labels = image_to_numpy(msg, "mono8")
-        except (ValueError, TypeError) as exc:
-            self._frames_rejected += 1
-            self._warn.warn(f"labels:{type(exc).__name__}",
-                            f"label image refused ({msg.encoding}): {exc}")
+        labels = self._convert(msg, "mono8", "label image")
+        if labels is None:
             return
         key = _stamp_key(msg.header.stamp)
         pending = self._pending.pop(key, None)
@@ -229,9 +262,8 @@ class EncoderNode(Node):
             except Exception as exc:  # one bad frame must not stop the stream
                 if not self.context.ok():  # shutting down: publishers are gone
                     return
-                self._frames_rejected += 1
-                self._warn.warn(f"encode:{type(exc).__name__}",
-                                f"frame not encoded: {type(exc).__name__}: {exc}")
+                self._reject(f"encode:{type(exc).__name__}",
+                             f"frame not encoded: {type(exc).__name__}: {exc}")
 
     def _encode(self, job: _Job) -> None:
         from sqgan_ros.codec.model import KeepRatios
@@ -315,7 +347,8 @@ class EncoderNode(Node):
         s.frames_total = self._frames_total
         s.frames_dropped = self._slot.dropped + self._dropped_no_labels
         s.frames_lost = 0
-        s.frames_rejected = self._frames_rejected
+        with self._lock:
+            s.frames_rejected = self._frames_rejected
         self._stats_pub.publish(s)
 
     def close(self) -> None:

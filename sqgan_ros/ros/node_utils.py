@@ -413,30 +413,40 @@ def frame_header_problem(header: Any, model_size: tuple[int, int],
 
 
 def screen_frame(payload: bytes, model_id: bytes, model_size: tuple[int, int],
-                 max_pixels: int) -> tuple[Any, tuple[str, str] | None]:
+                 grid: tuple[int, int], max_pixels: int) -> tuple[Any, tuple[str, str] | None]:
     """What the decoder node checks before it decodes a payload.
 
-    Reads the header only (CRC verified), then refuses another model's frame and forged sizes
-    (:func:`frame_header_problem`). A frame that passes is then decoded by
-    ``SemanticDecoder.decode``, which can still raise ``BitstreamError`` on a corrupt payload.
+    Reads the header only (CRC verified), then refuses another model's frame, forged sizes
+    (:func:`frame_header_problem`) and latent grids other than the model's own (a finer grid at
+    the right model size would also make the decoder's attention run on up to 65536 latents).
+    A frame that passes is then decoded by ``SemanticDecoder.decode``, which can still raise
+    ``BitstreamError`` on a corrupt payload.
 
     Args:
         payload: the SemanticFrame payload.
         model_id: the decoder's 8 id bytes (``LoadedModel.id_bytes``).
-        model_size: ``(H, W)`` the decoder's model runs at.
+        model_size: ``(H, W)`` the decoder's model runs at (``config.image_size``).
+        grid: the model's latent grid at that size (``config.grid(*model_size)``).
         max_pixels: the node's ``max_output_pixels``.
 
     Returns:
         ``(header, None)`` when the frame may be decoded, else ``(header or None, (cause,
-        reason))`` with cause ``"corrupt"``, ``"model_id"``, ``"model_size"`` or ``"too_large"``.
+        reason))`` with cause ``"corrupt"``, ``"model_id"``, ``"model_size"``, ``"grid"`` or
+        ``"too_large"``.
     """
-    from sqgan_ros.bitstream import BitstreamError, peek_header
+    from sqgan_ros.bitstream import CHECKSUM_BYTES, BitstreamError, peek_header
+    from sqgan_ros.bitstream.header import read_header
 
     try:
         header = peek_header(payload)
+        _, layout, _ = read_header(bytes(payload[:-CHECKSUM_BYTES]))
     except BitstreamError as exc:
         return None, ("corrupt", str(exc))
     if header.model_id != model_id:
         return header, ("model_id", f"made by model {header.model_id.hex()}, this decoder runs "
                                     f"model {model_id.hex()}")
-    return header, frame_header_problem(header, model_size, max_pixels)
+    problem = frame_header_problem(header, model_size, max_pixels)
+    if problem is None and any(tuple(g) != tuple(grid) for g in layout.grids):
+        problem = ("grid", f"latent grids {[tuple(g) for g in layout.grids]} differ from this "
+                           f"model's {tuple(grid)}")
+    return header, problem
