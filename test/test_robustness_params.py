@@ -93,8 +93,8 @@ def _bad_model_files(model: Path, tmp: Path) -> dict[str, tuple[Path, tuple[str,
     n, header, body = _safetensors_parts(model)
     stored = header["__metadata__"]["model_id"]
     header["__metadata__"]["model_id"] = ("0" if stored[0] != "0" else "1") + stored[1:]
-    forged = json.dumps(header).encode()
-    forged += b" " * (n - len(forged)) if len(forged) <= n else b""
+    forged = json.dumps(header, separators=(",", ":")).encode()
+    forged += b" " * max(0, n - len(forged))  # safetensors pads its header with spaces too
     wrong_id = tmp / "wrong_id.safetensors"
     wrong_id.write_bytes(struct.pack("<Q", len(forged)) + forged + body)
     files["wrong id"] = (wrong_id, ("id",))
