@@ -93,6 +93,18 @@ def test_report_says_where_sqgan_wins_and_loses_from_the_numbers():
     assert "LPIPS: SQ-GAN wins" in _line_for(flipped, "0.08")
 
 
+def test_metrics_only_sqgan_has_are_not_compared_and_unswept_rates_are_not_claimed():
+    rows = _fake_rows(0.25)
+    for r in rows:
+        r["semantic_miou"] = 0.5 if r["codec"] == "sqgan" else float("nan")
+    assert verdicts(rows, "stills", [0.02], ["semantic_miou"]) == []
+    high = [r for r in rows if r["codec"] != "jpeg"] + [_row("webp", "q=1", 0.012, 0.7, 0.05)]
+    high = [r for r in high if not (r["codec"] == "webp" and r["bpp"] > 0.1)]  # WebP swept only to 0.015
+    (v,) = verdicts(high, "stills", [0.08], ["lpips"])
+    assert v.best is None and v.not_swept == ("webp",) and v.sqgan_wins is None
+    assert "no baseline was swept up to ~0.08 bpp" in _line_for(render_report(high, name="x", targets=[0.08]), "0.08")
+
+
 def test_report_when_sqgan_is_the_only_codec_reaching_a_rate():
     rows = [r for r in _fake_rows(0.25) if r["codec"] != "webp"]
     text = render_report(rows, name="fake", targets=[0.02])

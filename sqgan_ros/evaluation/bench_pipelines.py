@@ -28,6 +28,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -261,7 +262,7 @@ def _measure(node: Any, name: str, setting: str, cmds: list[list[str]], compress
 
     from sqgan_ros.msg import SemanticFrame
 
-    state = {"measuring": False, "camera": 0, "bytes": [], "latency": []}
+    state: dict[str, Any] = {"measuring": False, "camera": 0, "bytes": [], "latency": []}
 
     def now_ns() -> int:
         return time.time_ns()
@@ -280,22 +281,27 @@ def _measure(node: Any, name: str, setting: str, cmds: list[list[str]], compress
         if state["measuring"]:
             state["latency"].append((now_ns() - stamp) / 1e6)
 
+    # Best effort matches both reliable and best-effort publishers.
     qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT)
-    rel = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
     subs = [node.create_subscription(Image, camera, on_camera, qos),
             node.create_subscription(SemanticFrame if name == "sqgan" else CompressedImage, compressed,
-                                     on_compressed, rel, raw=True),
-            node.create_subscription(Image, image, on_image, rel)]
-    procs = [subprocess.Popen(c, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE) for c in cmds]
+                                     on_compressed, qos, raw=True),
+            node.create_subscription(Image, image, on_image, qos)]
+    logs = [tempfile.TemporaryFile() for _ in cmds]  # a pipe could fill up and block a chatty node
+    procs = [subprocess.Popen(c, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=log)
+             for c, log in zip(cmds, logs)]
     try:
         deadline = time.monotonic() + warmup_s
         while "first" not in state:
             rclpy.spin_once(node, timeout_sec=0.1)
             dead = [p for p in procs if p.poll() is not None]
             if dead or time.monotonic() > deadline:
-                why = (f"a node exited ({dead[0].args[2:4]}): {dead[0].stderr.read().decode()[-300:]}" if dead
-                       else f"no decoded frame within {warmup_s:g} s")
+                if dead:
+                    log = logs[procs.index(dead[0])]
+                    log.seek(0)
+                    why = f"{' '.join(dead[0].args[2:4])} exited: {log.read().decode(errors='replace')[-300:]}"
+                else:
+                    why = f"no decoded frame within {warmup_s:g} s"
                 return PipelineResult(name, setting, skipped=why)
         state["measuring"] = True
         start = time.monotonic()
@@ -305,8 +311,10 @@ def _measure(node: Any, name: str, setting: str, cmds: list[list[str]], compress
         state["measuring"] = False
     finally:
         _stop(procs)
-        for s in subs:
-            node.destroy_subscription(s)
+        for log in logs:
+            log.close()
+        for sub in subs:
+            node.destroy_subscription(sub)
     lat = sorted(state["latency"])
     sizes = state["bytes"]
     return PipelineResult(

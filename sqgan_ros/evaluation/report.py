@@ -151,6 +151,7 @@ class Verdict:
         best_codec: the best baseline that reaches the rate (None if none does).
         best: its matched value.
         unreachable: baselines whose lowest rate is above the target.
+        not_swept: baselines whose highest measured rate is below the target.
     """
 
     target: float
@@ -159,41 +160,54 @@ class Verdict:
     best_codec: str | None
     best: Matched | None
     unreachable: tuple[str, ...]
+    not_swept: tuple[str, ...] = ()
 
     @property
     def sqgan_wins(self) -> bool | None:
-        """True/False when both have values; True when only SQ-GAN reaches; None otherwise."""
+        """True/False when both have values; True when SQ-GAN alone can reach the rate; else None."""
         if not self.sqgan.ok:
             return None
         if self.best is None:
-            return True
+            return True if self.unreachable and not self.not_swept else None
         a, b = self.sqgan.value, self.best.value
         return a > b if self.metric in HIGHER_IS_BETTER else a < b
 
 
 def verdicts(rows: Sequence[Mapping[str, Any]], set_name: str, targets: Sequence[float],
-             metrics: Sequence[str]) -> list[Verdict]:
-    """One ``Verdict`` per (target, metric) with data for SQ-GAN or a baseline."""
+             metrics: Sequence[str], tolerance: float = 0.05) -> list[Verdict]:
+    """One ``Verdict`` per (target, metric) where SQ-GAN and some baseline have that metric.
+
+    Args:
+        rows: sweep rows.
+        set_name: the set.
+        targets: bpp points.
+        metrics: metric columns (metrics only SQ-GAN has, such as ``semantic_miou``, are skipped).
+        tolerance: relative slack of "~target" (as ``matched_value``).
+    """
     out = []
     codecs = codecs_of(rows, set_name)
     if "sqgan" not in codecs:
         return out
+    mine = [r for r in rows if r["set"] == set_name]
     for t in targets:
         for m in metrics:
-            if not any(_finite(r.get(m)) for r in rows if r["set"] == set_name):
+            baselines = [c for c in codecs[1:] if any(_finite(r.get(m)) for r in mine if r["codec"] == c)]
+            if not baselines or not any(_finite(r.get(m)) for r in mine if r["codec"] == "sqgan"):
                 continue
-            sq = matched_value(*curve(rows, set_name, "sqgan", m), t)
-            best_codec, best, unreachable = None, None, []
-            for c in codecs[1:]:
-                mv = matched_value(*curve(rows, set_name, c, m), t)
+            sq = matched_value(*curve(rows, set_name, "sqgan", m), t, tolerance)
+            best_codec, best, unreachable, not_swept = None, None, [], []
+            for c in baselines:
+                mv = matched_value(*curve(rows, set_name, c, m), t, tolerance)
                 if mv.status == CANNOT_REACH:
                     unreachable.append(c)
+                elif mv.status == ABOVE_RANGE:
+                    not_swept.append(c)
                 if not mv.ok:
                     continue
                 better = best is None or (mv.value > best.value if m in HIGHER_IS_BETTER else mv.value < best.value)
                 if better:
                     best_codec, best = c, mv
-            out.append(Verdict(t, m, sq, best_codec, best, tuple(unreachable)))
+            out.append(Verdict(t, m, sq, best_codec, best, tuple(unreachable), tuple(not_swept)))
     return out
 
 
@@ -267,7 +281,10 @@ def _sqgan_missing(v: Verdict) -> str:
 def _verdict_sentence(v: Verdict) -> str:
     name = METRICS[v.metric][0]
     if v.best is None:
-        return f"{name}: only SQ-GAN reaches ~{v.target:g} bpp ({_fmt(v.metric, v.sqgan.value)})"
+        if v.sqgan_wins:
+            return f"{name}: only SQ-GAN reaches ~{v.target:g} bpp ({_fmt(v.metric, v.sqgan.value)})"
+        return (f"{name}: SQ-GAN {_fmt(v.metric, v.sqgan.value)}; no baseline was swept up to "
+                f"~{v.target:g} bpp ({', '.join(_label(c) for c in v.not_swept)})")
     word = "wins" if v.sqgan_wins else "loses"
     return (f"{name}: SQ-GAN {word}, {_fmt(v.metric, v.sqgan.value)} vs {_fmt(v.metric, v.best.value)} "
             f"for the best baseline ({_label(v.best_codec)})")
@@ -277,7 +294,7 @@ def render_report(rows: Sequence[Mapping[str, Any]], *, name: str, targets: Sequ
                   meta: Mapping[str, Any] | None = None, figures: Mapping[str, Sequence[str]] | None = None,
                   headline_metrics: Sequence[str] = ("lpips", "seg_miou"),
                   verdict_metrics: Sequence[str] = ("lpips", "seg_miou", "psnr", "ms_ssim", "psnr_important",
-                                                    "semantic_miou", "fid")) -> str:
+                                                    "fid")) -> str:
     """The Markdown report.
 
     Args:
@@ -336,7 +353,7 @@ def render_report(rows: Sequence[Mapping[str, Any]], *, name: str, targets: Sequ
             if not at:
                 continue
             unreachable = at[0].unreachable
-            compared = [v for v in at if v.sqgan_wins is not None]
+            compared = [v for v in at if v.sqgan.ok]
             if compared:
                 lines.append(f"- **~{t:g} bpp**: " + "; ".join(_verdict_sentence(v) for v in compared) + ".")
             else:
