@@ -263,6 +263,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ros-seconds", type=float, default=20.0, help="measured seconds per pipeline")
     p.add_argument("--ros-fps", type=float, default=10.0, help="camera rate of the pipelines")
     p.add_argument("--ros-model", default="", help="model for the SQ-GAN pipeline (default: --model / bundled)")
+    p.add_argument("--ros-pipelines", default="sqgan,jpeg,x264", help="pipelines to run, in order")
+    p.add_argument("--ros-jpeg-quality", type=int, default=10, help="JPEG quality of the JPEG pipeline")
+    p.add_argument("--ros-kbps", type=float, default=50.0, help="x264 bitrate of the x264 pipeline")
     p.add_argument("--json", default="", help="write all results to this JSON file")
     return p
 
@@ -295,7 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sqgan_ros.evaluation.bench_pipelines import format_pipeline_table, run_pipelines
 
         model = args.ros_model or args.model
-        pipes = run_pipelines(seconds=args.ros_seconds, fps=args.ros_fps, model=model)
+        pipes = run_pipelines(seconds=args.ros_seconds, fps=args.ros_fps, model=model,
+                              jpeg_quality=args.ros_jpeg_quality, kbps=args.ros_kbps,
+                              pipelines=[p for p in args.ros_pipelines.split(",") if p])
         print()
         print(f"ROS 2 pipelines over DDS (camera {args.ros_fps:g} Hz, {args.ros_seconds:g} s each, same synthetic source)")
         print(format_pipeline_table(pipes))
