@@ -20,9 +20,8 @@ CI_CONFIG = REPO / "config" / "eval" / "ci.yaml"
 @pytest.fixture(scope="module")
 def ci_run(tmp_path_factory):
     """The CI sweep through the CLI's library entry, with codecs missing on this machine left out."""
-    from sqgan_ros.evaluation.baselines import available_codecs
+    from sqgan_ros.evaluation.baselines import available_codecs, ffmpeg_encoders, ffmpeg_path
     from sqgan_ros.evaluation.baselines_video import VIDEO_CODECS
-    from sqgan_ros.evaluation.baselines import ffmpeg_encoders, ffmpeg_path
     from sqgan_ros.evaluation.cli import random_model_file, run_evaluation
 
     cfg = load_config(CI_CONFIG)
