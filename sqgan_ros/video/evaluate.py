@@ -204,8 +204,7 @@ def run_x265(images: list[np.ndarray], kbps: float, received: np.ndarray,
     """x265 (veryfast, zerolatency, GOP 20, no B-frames) at ``kbps``, with the same losses."""
     from sqgan_ros.evaluation.baselines_video import VideoSettings, decode_video, encode_video
     video = encode_video(images, VideoSettings(codec="x265", kbps=kbps, fps=10.0, gop=20))
-    decoded = decode_video(video, received)
-    frames = [f if f is not None else None for f in decoded.frames]
+    frames = decode_video(video, received).frames
     result = RunResult("x265", source, kbps, float(1 - received.mean()),
                        [8 * b for b in video.frame_bytes], ["-"] * len(images),
                        [f is not None for f in frames])
