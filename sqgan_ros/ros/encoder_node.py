@@ -362,8 +362,8 @@ def _video_specs() -> dict:
     """Video parameters of the encoder (INTER frames, acknowledged references)."""
     from sqgan_ros.ros.parameters import ParamSpec
     specs = [
-        ParamSpec("video", True, "INTER frames against references the decoder acknowledged "
-                  "(false: every frame INTRA)", read_only=True),
+        ParamSpec("video", False, "INTER frames against references the decoder acknowledged "
+                  "on ack_topic (false: every frame INTRA)", read_only=True),
         ParamSpec("intra_interval", 50, "frames between periodic INTRA frames (0: only when "
                   "acknowledgements stop)", read_only=True, low=0, high=100000),
         ParamSpec("refresh_fraction", 0.02, "share of latents re-sent per frame in a rolling "
