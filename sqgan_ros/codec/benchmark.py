@@ -4,7 +4,9 @@ Run ``python -m sqgan_ros.codec.benchmark [--model file.safetensors] [--preset s
 Measures at the model's size (256x512 for ``small``), batch 1, ``torch.inference_mode``:
 
 - network time of the transmitter (both branches: encoders, SAMM, quantizers) and of the
-  receiver (both branches: lookup, de-maskers, decoders), median of ``--runs`` after warm-up;
+  receiver (both branches: lookup, de-maskers, decoders), median of ``--runs`` after warm-up,
+  as wall time and as process CPU time (the robust number on a loaded machine: with
+  ``--threads 1`` it is the single-core cost whatever else runs);
 - end-to-end ``SemanticEncoder.encode`` / ``SemanticDecoder.decode`` (adds resizing and
   entropy coding);
 - peak resident memory (RSS high-water mark of this process);
@@ -17,6 +19,7 @@ with trained priors (random weights give nearly uniform index statistics).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -35,15 +38,24 @@ from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
 
 
-def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 3) -> float:
+def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 3) -> tuple[float, float]:
+    """Median wall and process-CPU milliseconds of ``fn`` over ``runs`` calls after warm-up."""
     for _ in range(warmup):
         fn()
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times)
+        cpu.append((time.process_time() - start_cpu) * 1000.0)
+        wall.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(wall), statistics.median(cpu)
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:  # not available on this platform
+        return "n/a"
 
 
 def _test_frame(size: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +83,8 @@ def run(loaded: LoadedModel, runs: int, ratios: list[float]) -> str:
     enc, dec = SemanticEncoder(loaded, device="cpu"), SemanticDecoder(loaded, device="cpu")
     params = sum(p.numel() for p in model.parameters())
     lines = [f"preset {loaded.config.name}  model {loaded.short_id}  {params / 1e6:.2f} M params  "
-             f"input {size[0]}x{size[1]}  threads {torch.get_num_threads()}  median of {runs}"]
+             f"input {size[0]}x{size[1]}  threads {torch.get_num_threads()}  median of {runs}  "
+             f"load average {_load_average()}"]
     with torch.inference_mode():
         tx, rx = model.transmitter, model.receiver
         symbols = tx.compress(x, lab, KeepRatios.both(0.25))
@@ -80,10 +93,11 @@ def run(loaded: LoadedModel, runs: int, ratios: list[float]) -> str:
     data = enc.encode(image, labels, keep_ratio=0.25)
     api_enc_ms = _median_ms(lambda: enc.encode(image, labels, keep_ratio=0.25), runs)
     api_dec_ms = _median_ms(lambda: dec.decode(data), runs)
-    lines += [f"transmitter (both branches)  {enc_ms:8.1f} ms",
-              f"receiver    (both branches)  {dec_ms:8.1f} ms",
-              f"API encode (resize+entropy)  {api_enc_ms:8.1f} ms",
-              f"API decode (entropy+resize)  {api_dec_ms:8.1f} ms",
+    lines += ["                              wall ms   CPU ms",
+              f"transmitter (both branches)  {enc_ms[0]:8.1f} {enc_ms[1]:8.1f}",
+              f"receiver    (both branches)  {dec_ms[0]:8.1f} {dec_ms[1]:8.1f}",
+              f"API encode (resize+entropy)  {api_enc_ms[0]:8.1f} {api_enc_ms[1]:8.1f}",
+              f"API decode (entropy+resize)  {api_dec_ms[0]:8.1f} {api_dec_ms[1]:8.1f}",
               f"peak RSS                     {_peak_rss_mb():8.1f} MB", "",
               "keep   k_sem  k_img  entropy B  fixed-len B  paper bits/8  bpp(entropy)  kbit/s@10fps"]
     sizes = {"semantic": loaded.config.semantic.codebook_size, "image": loaded.config.image.codebook_size}
