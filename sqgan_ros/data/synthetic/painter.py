@@ -115,8 +115,9 @@ class _Grid:
 
 
 def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, oy: int) -> np.ndarray:
+    """Sky gradient with clouds for the top ``size[0]`` rows of the frame."""
     h, w = size
-    t = np.clip((cam.cy - grid.rows) / max(cam.cy, 1.0), 0.0, 1.0)[:, None, None] ** 0.7
+    t = np.clip((cam.cy - grid.rows[:h]) / max(cam.cy, 1.0), 0.0, 1.0)[:, None, None] ** 0.7
     zen = np.array(look.zenith, np.float32)
     hor = np.array(look.horizon, np.float32)
     sky = hor + (zen - hor) * t
@@ -124,6 +125,34 @@ def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, o
     cover = np.clip((cloud - (1.0 - 2.0 * look.clouds) * 0.6) * 2.5, 0.0, 1.0)[..., None]
     cloud_col = np.float32(235 - 60 * look.overcast)
     return (sky * (1 - cover) + cloud_col * cover).astype(np.float32)
+
+
+def _colour_map(look: Look) -> np.ndarray:
+    """3x3 map of light (temperature x gain) then overcast desaturation towards the grey mean."""
+    light = np.diag(np.asarray(look.temperature, np.float64) * look.gain)
+    k = look.overcast * 0.6 if look.overcast > 0 else 0.0
+    desaturate = (1.0 - k) * np.eye(3) + (k / 3.0) * np.ones((3, 3))
+    return (desaturate @ light).astype(np.float32)
+
+
+def shade(img: np.ndarray, alpha: np.ndarray, look: Look) -> np.ndarray:
+    """Haze, light and overcast desaturation of a float32 RGB image, in two passes.
+
+    Equal (to float rounding) to: ``img + (fog - img) * alpha``, then times the light
+    (temperature x gain), then ``+ (grey mean - img) * overcast * 0.6``. Light and
+    desaturation are one linear colour map T, and the haze mix commutes with it:
+    ``T(img + (fog - img) a) = T(img) + (T(fog) - T(img)) a``.
+
+    Args:
+        img: float32 image (H, W, 3), contiguous.
+        alpha: float32 haze opacity (H, W) in [0, 1].
+        look: light and weather of the frame.
+    """
+    colour_map = _colour_map(look)
+    out = cv2.transform(img, colour_map)
+    fog = colour_map @ np.asarray(look.fog_colour, np.float32)
+    out += (fog - out) * alpha[..., None]
+    return out
 
 
 def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, cam: Camera,
@@ -158,8 +187,7 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
     warped = cv2.warpPerspective(tex, hmat, (roi_w, roi_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     mask = idmap[y0:y1, x0:x1] == sid
     tint = np.asarray(shape.colour, np.float32)
-    region = img[y0:y1, x0:x1]
-    region[mask] = warped[mask] * tint
+    np.multiply(warped, tint, out=img[y0:y1, x0:x1], where=mask[..., None])
 
 
 def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: Look,
@@ -196,38 +224,41 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         uv_all = cam.project_camera(allpts)
     ends = np.cumsum(counts)
     starts = ends - np.asarray(counts)
+    textured: list[tuple[int, Shape, tuple[int, int, int, int]]] = []
     if shapes:
         zmin = np.minimum.reduceat(zall, starts)
         zmean = np.add.reduceat(zall, starts) / np.asarray(counts)
         safe = np.clip(np.nan_to_num(uv_all, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT), -_LIMIT, _LIMIT)
-        lo = np.minimum.reduceat(safe, starts, axis=0)
-        hi = np.maximum.reduceat(safe, starts, axis=0)
+        lo = np.minimum.reduceat(safe, starts, axis=0).tolist()
+        hi = np.maximum.reduceat(safe, starts, axis=0).tolist()
         ipts = np.round(safe * _SCALE).astype(np.int32)
-    textured: list[tuple[int, Shape, tuple[int, int, int, int]]] = []
+        # Per-shape tables filled at once; ids of shapes that are not drawn never reach the id map.
+        label_lut[1:] = [s.label for s in shapes]
+        colour_lut[1:] = [s.colour for s in shapes]
+        mat_lut[1:] = [int(s.material) for s in shapes]
+        amp_lut[1:] = [s.amp for s in shapes]
+        ground_lut[1:] = [s.ground for s in shapes]
+        depth_lut[1:] = zmean
+        near = (zmin < NEAR).tolist()
+        starts_list, ends_list = starts.tolist(), ends.tolist()
     for i, shape in enumerate(shapes):
         sid = i + 1
-        if zmin[i] < NEAR:
-            cam_pts = clip_near(allpts[starts[i]:ends[i]])
+        if near[i]:
+            cam_pts = clip_near(allpts[starts_list[i]:ends_list[i]])
             if cam_pts.shape[0] < 3:
                 continue
             uv = np.clip(cam.project_camera(cam_pts), -_LIMIT, _LIMIT)
             depth_lut[sid] = float(cam_pts[:, 2].mean())
-            umin, vmin = uv.min(axis=0)
-            umax, vmax = uv.max(axis=0)
+            umin, vmin = uv.min(axis=0).tolist()
+            umax, vmax = uv.max(axis=0).tolist()
             pts = np.round(uv * _SCALE).astype(np.int32)
         else:
             umin, vmin = lo[i]
             umax, vmax = hi[i]
-            depth_lut[sid] = zmean[i]
-            pts = ipts[starts[i]:ends[i]]
+            pts = ipts[starts_list[i]:ends_list[i]]
         if umax < 0 or vmax < 0 or umin > w or vmin > h:
             continue
         cv2.fillPoly(idmap, [pts], sid, cv2.LINE_8, _SHIFT)
-        label_lut[sid] = shape.label
-        colour_lut[sid] = shape.colour
-        mat_lut[sid] = shape.material
-        amp_lut[sid] = shape.amp
-        ground_lut[sid] = shape.ground
         if shape.texture is not None:
             bbox = (max(0, int(umin) - 1), max(0, int(vmin) - 1), min(w, int(umax) + 2), min(h, int(vmax) + 2))
             if bbox[2] > bbox[0] and bbox[3] > bbox[1]:
@@ -238,29 +269,30 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         _warp_texture(img, idmap, sid, shape, cam, bbox)
     # screen-space detail
     ox, oy = int(rng.integers(0, w)), int(rng.integers(0, h))
-    index = mat_lut[idmap] * grid.stride + (grid.base + (oy * 2 * w + ox))
-    detail = np.take(grid.tiles.reshape(-1), index).astype(np.float32)
-    img *= (1.0 + amp_lut[idmap] * detail * np.float32(1 / 127.0))[..., None]
-    # sky
+    index = (mat_lut * grid.stride)[idmap]
+    index += grid.base
+    index += oy * 2 * w + ox
+    detail = np.take(grid.tiles.reshape(-1), index)
+    gain = (amp_lut * np.float32(1 / 127.0))[idmap]
+    gain *= detail
+    gain += np.float32(1.0)
+    img *= gain[..., None]
+    # sky (only the rows that hold some)
     sky_mask = idmap == 0
-    if sky_mask.any():
-        sky = _sky(size, cam, look, grid, ox, oy)
-        img[sky_mask] = sky[sky_mask]
+    sky_rows = np.flatnonzero(sky_mask.any(axis=1))
+    if sky_rows.size:
+        rows = int(sky_rows[-1]) + 1
+        sky = _sky((rows, w), cam, look, grid, ox, oy)
+        np.copyto(img[:rows], sky, where=sky_mask[:rows, :, None])
     # haze by distance: ground surfaces take their depth from the row
     with np.errstate(divide="ignore"):
         row_depth = np.where(grid.rows > cam.cy + 0.5, cam.focal * cam.height / np.maximum(grid.rows - cam.cy, 0.5), 1e4)
     inv_vis = np.float32(1.0 / look.visibility)
     row_alpha = np.minimum(1.0 - np.exp(-row_depth * inv_vis), 0.92).astype(np.float32)
     id_alpha = np.minimum(1.0 - np.exp(-depth_lut * inv_vis), 0.92).astype(np.float32)
-    alpha = np.where(ground_lut[idmap], row_alpha[:, None], id_alpha[idmap])[..., None]
-    img += (np.asarray(look.fog_colour, np.float32) - img) * alpha
-    # light and weather
-    light = np.asarray(look.temperature, np.float32) * np.float32(look.gain)
-    img *= light
-    if look.overcast > 0:
-        grey = img.mean(axis=2, keepdims=True)
-        img += (grey - img) * np.float32(look.overcast * 0.6)
-    img = cv2.GaussianBlur(img, (0, 0), look.blur)
+    alpha = id_alpha[idmap]
+    np.copyto(alpha, row_alpha[:, None], where=ground_lut[idmap])
+    img = cv2.GaussianBlur(shade(img, alpha, look), (0, 0), look.blur)
     if look.rain > 0:
         streaks = np.zeros((h, w), np.float32)
         n_streaks = int(look.rain * w * 0.6)

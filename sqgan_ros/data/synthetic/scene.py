@@ -22,10 +22,14 @@ CHUNK = 50.0
 TRAFFIC_WINDOW = (-25.0, 215.0)  # metres relative to the camera where traffic lives
 
 
+def _clip255(v: float) -> float:
+    return float(min(max(v, 0.0), 255.0))
+
+
 def _colour(rng: np.random.Generator, lo: float, hi: float, tint: float = 0.1) -> tuple[float, float, float]:
     base = rng.uniform(lo, hi)
-    t = rng.uniform(-tint, tint, 3)
-    return tuple(float(np.clip(base * (1 + v), 0, 255)) for v in t)
+    t = rng.uniform(-tint, tint, 3).tolist()
+    return tuple(_clip255(base * (1 + v)) for v in t)
 
 
 _CAR_COLOURS = np.array([(200, 200, 205), (30, 30, 35), (120, 122, 128), (160, 20, 25), (20, 50, 120),
@@ -36,8 +40,9 @@ _SKIN = np.array([(240, 200, 170), (210, 160, 120), (160, 110, 75), (100, 65, 40
 
 
 def _pick(rng: np.random.Generator, table: np.ndarray, jitter: float = 0.12) -> tuple[float, float, float]:
-    c = table[rng.integers(len(table))] * rng.uniform(1 - jitter, 1 + jitter)
-    return tuple(float(v) for v in np.clip(c, 0, 255))
+    row = table[rng.integers(len(table))].tolist()
+    scale = rng.uniform(1 - jitter, 1 + jitter)
+    return tuple(_clip255(v * scale) for v in row)
 
 
 def person_params(rng: np.random.Generator, child: bool = False) -> dict:

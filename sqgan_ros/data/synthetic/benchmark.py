@@ -1,0 +1,63 @@
+"""Speed of the synthetic street generator: process CPU time per frame.
+
+Run ``python -m sqgan_ros.data.synthetic.benchmark [--size 256 512] [--frames 20]``. Reports,
+per frame, the process CPU time (robust on a shared machine; set ``OMP_NUM_THREADS=1`` for a
+single-core figure) and the wall time, for independent scenes (``render_scene(seed)``: a new
+world each time, as a training pool uses it) and for consecutive frames of one drive
+(``StreetSequence.render(i)``: the world's chunks are reused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Callable
+
+from sqgan_ros.data.synthetic.sequence import StreetSequence, render_scene
+
+
+def _per_frame(fn: Callable[[int], object], frames: int) -> tuple[float, float]:
+    """Mean (CPU ms, wall ms) per call of ``fn(i)`` for i in 1..frames, after one warm-up call."""
+    fn(0)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(1, frames + 1):
+        fn(i)
+    return ((time.process_time() - cpu) * 1000.0 / frames, (time.perf_counter() - wall) * 1000.0 / frames)
+
+
+def run(size: tuple[int, int], frames: int, seed: int = 0) -> str:
+    """Measure and return the printed table.
+
+    Args:
+        size: frame (height, width).
+        frames: timed frames per row.
+        seed: first scene seed / the drive's world seed.
+    """
+    sequence = StreetSequence(seed, size, speed=10.0)
+    rows = [("render_scene(seed)", _per_frame(lambda i: render_scene(seed + i, size), frames)),
+            ("StreetSequence.render(i)", _per_frame(sequence.render, frames))]
+    load = " ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    lines = [f"size {size[0]}x{size[1]}  frames {frames}  OMP_NUM_THREADS "
+             f"{os.environ.get('OMP_NUM_THREADS', 'unset')}  load average {load}",
+             "                            CPU ms/frame  frames/CPU-s  wall ms/frame"]
+    for name, (cpu_ms, wall_ms) in rows:
+        lines.append(f"{name:26s}  {cpu_ms:12.1f}  {1000.0 / max(cpu_ms, 1e-9):12.1f}  {wall_ms:13.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, nargs=2, default=[256, 512], metavar=("H", "W"))
+    parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.frames < 1:
+        parser.error("--frames must be >= 1")
+    print(run((args.size[0], args.size[1]), args.frames, args.seed))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

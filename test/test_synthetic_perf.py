@@ -1,0 +1,92 @@
+"""The synthetic generator's fast paths keep its results: shading in two passes, partial sky,
+per-shape tables filled at once, masked facade copies, world draws without numpy round trips.
+
+Not timed (machines are shared): ``python -m sqgan_ros.data.synthetic.benchmark`` measures speed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sqgan_ros.data.synthetic import StreetSequence, render_scene
+from sqgan_ros.data.synthetic.painter import Look, _Grid, _sky, sample_look, shade
+from sqgan_ros.data.synthetic.scene import StreetWorld, _colour, _pick, _CAR_COLOURS
+
+SIZE = (64, 128)
+
+
+def _reference_shade(img: np.ndarray, alpha: np.ndarray, look: Look) -> np.ndarray:
+    """The original three steps: haze, light, overcast desaturation."""
+    out = img + (np.asarray(look.fog_colour, np.float32) - img) * alpha[..., None]
+    out = out * (np.asarray(look.temperature, np.float32) * np.float32(look.gain))
+    if look.overcast > 0:
+        grey = out.mean(axis=2, keepdims=True)
+        out = out + (grey - out) * np.float32(look.overcast * 0.6)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_shade_equals_haze_light_overcast(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    look = sample_look(rng)
+    img = rng.uniform(0, 255, (20, 30, 3)).astype(np.float32)
+    alpha = rng.uniform(0, 0.92, (20, 30)).astype(np.float32)
+    got = shade(img, alpha, look)
+    assert got.dtype == np.float32 and got.shape == img.shape
+    np.testing.assert_allclose(got, _reference_shade(img, alpha, look), rtol=0, atol=2e-3)
+
+
+def test_sky_for_top_rows_equals_full_sky_rows() -> None:
+    seq = StreetSequence(5, SIZE)
+    grid = _Grid.get(SIZE)
+    cam = seq.camera(0)
+    full = _sky(SIZE, cam, seq.look, grid, 7, 3)
+    top = _sky((20, SIZE[1]), cam, seq.look, grid, 7, 3)
+    np.testing.assert_array_equal(top, full[:20])
+
+
+def test_colour_draws_match_numpy_clip_versions() -> None:
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    for _ in range(50):
+        got = _pick(a, _CAR_COLOURS, 0.3)
+        ref = tuple(float(v) for v in np.clip(_CAR_COLOURS[b.integers(len(_CAR_COLOURS))] * b.uniform(0.7, 1.3), 0, 255))
+        assert got == ref
+        got = _colour(a, 200, 260, 0.2)
+        base = b.uniform(200, 260)
+        ref = tuple(float(np.clip(base * (1 + v), 0, 255)) for v in b.uniform(-0.2, 0.2, 3))
+        assert got == ref
+
+
+def test_world_and_frames_are_deterministic_across_instances() -> None:
+    w1, w2 = StreetWorld(9), StreetWorld(9)
+    for c in (3, 4):
+        items1, inter1 = w1.chunk(c)
+        items2, inter2 = w2.chunk(c)
+        assert inter1 == inter2 and len(items1) == len(items2)
+        assert [(i.kind, i.x, i.z) for i in items1] == [(i.kind, i.x, i.z) for i in items2]
+    seq_a, seq_b = StreetSequence(9, SIZE), StreetSequence(9, SIZE)
+    for index in (0, 4):  # out of order on one, in order on the other
+        img_a, lab_a = seq_a.render(index)
+        img_b, lab_b = seq_b.render(index)
+        np.testing.assert_array_equal(img_a, img_b)
+        np.testing.assert_array_equal(lab_a, lab_b)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 13])
+def test_frames_are_plausible(seed: int) -> None:
+    img, lab = render_scene(seed, SIZE)
+    assert img.dtype == np.uint8 and lab.dtype == np.uint8
+    assert 20 < float(img.mean()) < 235  # neither black nor blown out
+    assert float(img.std()) > 5  # structure, not a flat fill
+    assert len(np.unique(lab)) >= 3
+
+
+def test_benchmark_script_prints_its_table(capsys) -> None:
+    from sqgan_ros.data.synthetic import benchmark
+
+    assert benchmark.main(["--size", "32", "64", "--frames", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "render_scene(seed)" in out and "StreetSequence.render(i)" in out
+    with pytest.raises(SystemExit):
+        benchmark.main(["--frames", "0"])
