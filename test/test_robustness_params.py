@@ -138,29 +138,26 @@ def test_good_model_file_starts(env_and_model) -> None:
     import signal
     import time
 
-    env, model, _ = env_and_model
+    env, model, tmp = env_and_model
     cmd = [sys.executable, "-m", "sqgan_ros.ros.encoder_node", "--ros-args", "-r", "__ns:=/robust",
            "-p", "device:=cpu", "-p", "segmenter:=none", "-p", f"model_file:={model}",
            "-p", "torch_threads:=1"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    log = tmp / "good_start.log"
+    proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
     try:
         deadline = time.monotonic() + 90
-        lines = []
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+        while time.monotonic() < deadline and "torch threads" not in log.read_text():
+            if proc.poll() is not None:
                 break
-            lines.append(line)
-            if "torch threads" in line:
-                break
-        assert any("(1 torch threads)" in line for line in lines), "".join(lines)
+            time.sleep(0.2)
+        assert "(1 torch threads)" in log.read_text(), log.read_text()
         assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGINT)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0
+    assert proc.returncode == 0, log.read_text()[-2000:]
