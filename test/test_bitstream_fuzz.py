@@ -20,16 +20,18 @@ RNG = np.random.default_rng(0)
 STREAMS = {coding: encode_frame(FrameHeader(MODEL_ID, (480, 640), (256, 512), frame_id=9,
                                             coding=coding), frame(RNG), PRIORS)
            for coding in Coding}
-MAX_SECONDS = 0.5
+#: Bound on the CPU time of one decode (thread CPU time, so a loaded machine does not fail the
+#: test; a decoder that loops or allocates from forged sizes still does).
+MAX_CPU_SECONDS = 0.5
 
 
 def _decode_only_bitstream_errors(data: bytes) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         decode_frame(data, PRIORS)
     except BitstreamError:
         pass
-    assert time.perf_counter() - start < MAX_SECONDS
+    assert time.thread_time() - start < MAX_CPU_SECONDS
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
