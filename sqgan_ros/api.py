@@ -23,12 +23,16 @@ import cv2
 import numpy as np
 import torch
 
-from sqgan_ros.bitstream import Coding, FrameHeader, FrameType, decode_frame, encode_frame
+from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.model import KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
+
+#: Largest output a decoder produces unless told otherwise (4096 x 4096); a forged header can
+#: name sizes up to 16384 x 16384, which would be an 800 MB allocation.
+DEFAULT_MAX_OUTPUT_PIXELS = 4096 * 4096
 
 _MAX_FRAME_ID = 2**32 - 1
 
@@ -212,8 +216,12 @@ class SemanticDecoder:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
     """
 
-    def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto") -> None:
+    def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto",
+                 max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS) -> None:
+        if max_output_pixels < 1:
+            raise ValueError(f"max_output_pixels must be >= 1, got {max_output_pixels}")
         self.loaded, self.device = _prepare(model, device)
+        self.max_output_pixels = int(max_output_pixels)
 
     def decode(self, data: bytes) -> DecodedFrame:
         """Decode one frame.
@@ -230,7 +238,24 @@ class SemanticDecoder:
         Args:
             header: the frame header (its ``image_size`` is the output size).
             symbols: the latents to decode from.
+
+        Raises:
+            BitstreamError: the header asks for another model size or latent grid than this model's
+                (a forged header must not make the decoder run on more latents), or for an output
+                larger than ``max_output_pixels``.
         """
+        config = self.loaded.config
+        if tuple(header.model_size) != tuple(config.image_size):
+            raise BitstreamError(f"frame was coded at model size {tuple(header.model_size)}, this model runs at "
+                                 f"{tuple(config.image_size)}")
+        grid = config.grid(*config.image_size)
+        for name in ("semantic", "image"):
+            if tuple(getattr(symbols, name).grid) != tuple(grid):
+                raise BitstreamError(f"{name} latent grid {tuple(getattr(symbols, name).grid)} does not match the "
+                                     f"model's {tuple(grid)}")
+        if header.image_size[0] * header.image_size[1] > self.max_output_pixels:
+            raise BitstreamError(f"output size {header.image_size[0]}x{header.image_size[1]} exceeds "
+                                 f"max_output_pixels={self.max_output_pixels}")
         with torch.inference_mode():
             image, labels = self.loaded.model.receiver.decompress([symbols])
             image = (image[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
