@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ros_probe import ProbeNode
 
 pytestmark = pytest.mark.ros
 
@@ -77,57 +77,25 @@ def _bad_cases() -> list[tuple[str, str, tuple[str, int, int, int, bytes]]]:
     return cases
 
 
-class _Probe:
+class _Probe(ProbeNode):
     def __init__(self) -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
 
         from sqgan_ros.msg import CodecStats, SemanticFrame
 
-        self.rclpy = rclpy
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("robustness_image_probe", context=self.context)
-        self.lock = threading.Lock()
+        super().__init__("robustness_image_probe")
         self.frames: list[Any] = []
         self.stats: list[Any] = []
         best = QoSProfile(depth=50, reliability=ReliabilityPolicy.BEST_EFFORT)
-        self.node.create_subscription(SemanticFrame, "/robot/sqgan/frame", self._add(self.frames), best)
-        self.node.create_subscription(CodecStats, "/robot/sqgan/encoder_stats", self._add(self.stats), 50)
+        self.node.create_subscription(SemanticFrame, "/robot/sqgan/frame", self.append_to(self.frames), best)
+        self.node.create_subscription(CodecStats, "/robot/sqgan/encoder_stats", self.append_to(self.stats), 50)
         self.pub = self.node.create_publisher(
             Image, "/robot/camera/image_raw", QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE))
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
+        self.start()
 
-    def _add(self, store: list) -> Callable[[Any], None]:
-        def cb(msg: Any) -> None:
-            with self.lock:
-                store.append(msg)
-        return cb
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:  # context shut down under us
-                return
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if predicate():
-                    return True
-            time.sleep(0.02)
-        return False
-
-    def close(self) -> None:
-        self.rclpy.try_shutdown(context=self.context)
-        self.thread.join(timeout=5.0)
+    def wait_for(self, predicate: Callable[[], bool], timeout: float, poll: float = 0.02) -> bool:
+        return super().wait_for(predicate, timeout, poll)
 
 
 @pytest.fixture(scope="module")

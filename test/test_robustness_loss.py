@@ -12,13 +12,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ros_probe import ProbeNode
 
 pytestmark = pytest.mark.ros
 
@@ -27,61 +26,26 @@ LOSSY_TOPIC = "/operator/sqgan/frame_lossy"
 FRAMES_WANTED = 40
 
 
-class _Probe:
+class _Probe(ProbeNode):
     def __init__(self) -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import Image
 
         from sqgan_ros.msg import CodecStats, SemanticFrame
 
-        self.rclpy = rclpy
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("robustness_loss_probe", context=self.context)
-        self.lock = threading.Lock()
+        super().__init__("robustness_loss_probe")
         self.sent: list[Any] = []      # encoder output
         self.arrived: list[Any] = []   # relay output (what the decoder gets)
         self.images: list[Any] = []    # decoder output
         self.stats: list[Any] = []     # decoder stats
         best = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
         sub = self.node.create_subscription
-        sub(SemanticFrame, "/robot/sqgan/frame", self._add(self.sent), best)
-        sub(SemanticFrame, LOSSY_TOPIC, self._add(self.arrived), best)
-        sub(Image, "/operator/sqgan/image", self._add(self.images),
+        sub(SemanticFrame, "/robot/sqgan/frame", self.append_to(self.sent), best)
+        sub(SemanticFrame, LOSSY_TOPIC, self.append_to(self.arrived), best)
+        sub(Image, "/operator/sqgan/image", self.append_to(self.images),
             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
-        sub(CodecStats, "/operator/sqgan/decoder_stats", self._add(self.stats), 100)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _add(self, store: list) -> Callable[[Any], None]:
-        def cb(msg: Any) -> None:
-            with self.lock:
-                store.append(msg)
-        return cb
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:  # context shut down under us
-                return
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if predicate():
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> None:
-        self.rclpy.try_shutdown(context=self.context)
-        self.thread.join(timeout=5.0)
+        sub(CodecStats, "/operator/sqgan/decoder_stats", self.append_to(self.stats), 100)
+        self.start()
 
 
 def _stop(proc: subprocess.Popen) -> None:
