@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from ros_probe import ProbeNode
 
 pytestmark = pytest.mark.ros
 
@@ -49,22 +49,16 @@ def _make_tiny_model(path: Path, seed: int) -> None:
     save_model(path, model, None, {"note": f"random tiny model for tests (seed {seed})"})
 
 
-class _Probe:
+class _Probe(ProbeNode):
     """Test-side node: records topics, calls parameter services, publishes injected frames."""
 
     def __init__(self) -> None:
-        import rclpy
-        from rclpy.executors import SingleThreadedExecutor
         from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import Image
 
         from sqgan_ros.msg import CodecStats, SemanticFrame
 
-        self.rclpy = rclpy
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("teleop_probe", context=self.context)
-        self.lock = threading.Lock()
+        super().__init__("teleop_probe")
         self.camera: dict[tuple[int, int], Any] = {}
         self.labels: dict[tuple[int, int], Any] = {}
         self.recon: list[tuple[float, Any]] = []
@@ -77,19 +71,9 @@ class _Probe:
         sub(Image, "/robot/camera/labels", self._keyed(self.labels), qos_profile_sensor_data)
         sub(Image, "/operator/sqgan/image", self._timed(self.recon), reliable)
         sub(SemanticFrame, "/robot/sqgan/frame", self._timed(self.frames), best)
-        sub(CodecStats, "/operator/sqgan/decoder_stats", self._append(self.stats), 10)
+        sub(CodecStats, "/operator/sqgan/decoder_stats", self.append_to(self.stats), 10)
         self.frame_pub = self.node.create_publisher(SemanticFrame, "/robot/sqgan/frame", best)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self) -> None:
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:  # context shut down under us
-                return
+        self.start()
 
     def _keyed(self, store: dict) -> Callable[[Any], None]:
         def cb(msg: Any) -> None:
@@ -103,20 +87,10 @@ class _Probe:
                 store.append((time.monotonic(), msg))
         return cb
 
-    def _append(self, store: list) -> Callable[[Any], None]:
-        def cb(msg: Any) -> None:
-            with self.lock:
-                store.append(msg)
-        return cb
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if predicate():
-                    return True
-            time.sleep(0.05)
-        with self.lock:
+    def wait_for(self, predicate: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
+        if super().wait_for(predicate, timeout, poll):
+            return True
+        with self.lock:  # one last look at the deadline
             return predicate()
 
     def set_parameters(self, node: str, **values: Any) -> list[Any]:
@@ -138,11 +112,6 @@ class _Probe:
             return list(future.result().results)
         finally:
             self.node.destroy_client(client)
-
-    def close(self) -> None:
-        self.rclpy.try_shutdown(context=self.context)
-        self.thread.join(timeout=5.0)
-
 
 class _Graph:
     def __init__(self, tmp: Path, model: Path, env: dict[str, str]) -> None:
@@ -227,11 +196,16 @@ def test_reconstructions_carry_camera_stamps_frame_id_and_size(graph) -> None:
     from sqgan_ros.ros.image_conversion import image_to_numpy
 
     p = graph.probe
-    ok = p.wait_for(lambda: len(p.recon) >= 5, timeout=60.0)
+    # Reconstructions of camera frames published before the probe's camera subscription matched
+    # cannot be compared: count only those that arrive once the probe sees the camera.
+    assert p.wait_for(lambda: len(p.camera) >= 1, timeout=60.0), "the probe never received a camera frame"
+    with p.lock:
+        first = len(p.recon)
+    ok = p.wait_for(lambda: len(p.recon) >= first + 5, timeout=60.0)
     assert ok, ("no reconstructions; decoder log:\n" + graph.log("sqgan_decoder")[-2000:]
                 + "\nencoder log:\n" + graph.log("sqgan_encoder")[-2000:])
     with p.lock:
-        recon = [m for _, m in p.recon]
+        recon = [m for _, m in p.recon[first:]]
         camera = dict(p.camera)
     matched = 0
     psnrs = []
