@@ -10,7 +10,13 @@
 Images of any size are resized to the model's size (``cv2.INTER_AREA`` when shrinking,
 ``INTER_LINEAR`` when enlarging; label maps with ``INTER_NEAREST``) and back to the original
 size, which the frame header carries. Both classes run under ``torch.inference_mode`` with the
-model in eval mode and gradients off; on CPU the same input gives the same bytes.
+model in eval mode and gradients off; on CPU the same input gives the same bytes (for one
+precision on one machine).
+
+``precision="auto"`` runs the networks in bfloat16 where the hardware has native kernels (CPUs
+with AVX512-BF16/AMX, CUDA GPUs; see :mod:`sqgan_ros.codec.precision`) and in float32 elsewhere.
+The choice never affects the bitstream's syntax: encoders and decoders of different precisions
+interoperate.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.model import KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model
+from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
 
 #: Largest output a decoder produces unless told otherwise (4096 x 4096); a forged header can
@@ -86,8 +93,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return torch.device(device)
 
 
-def _prepare(model: LoadedModel | str | Path, device: str | torch.device) -> tuple[LoadedModel, torch.device]:
+def _prepare(model: LoadedModel | str | Path, device: str | torch.device,
+             precision: str) -> tuple[LoadedModel, torch.device, torch.dtype]:
     dev = resolve_device(device)
+    dtype = resolve_precision(precision, dev)
     if isinstance(model, (str, Path)):
         loaded = load_model(model, dev)
     elif isinstance(model, LoadedModel):
@@ -96,7 +105,8 @@ def _prepare(model: LoadedModel | str | Path, device: str | torch.device) -> tup
     else:
         raise TypeError(f"model must be a LoadedModel or a path, got {type(model).__name__}")
     loaded.model.eval().requires_grad_(False)
-    return loaded, dev
+    prepare_model(loaded.model, dtype)
+    return loaded, dev, dtype
 
 
 def _resize(array: np.ndarray, size: tuple[int, int], labels: bool) -> np.ndarray:
@@ -118,10 +128,13 @@ class SemanticEncoder:
     Args:
         model: a LoadedModel or the path of a model file.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        precision: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"`` (compute dtype of
+            the networks; the chosen dtype is ``self.dtype``).
     """
 
-    def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto") -> None:
-        self.loaded, self.device = _prepare(model, device)
+    def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto",
+                 precision: str = "auto") -> None:
+        self.loaded, self.device, self.dtype = _prepare(model, device, precision)
         self.last_stats: EncodeStats | None = None
 
     def _check_image(self, image: np.ndarray) -> None:
@@ -198,7 +211,7 @@ class SemanticEncoder:
         x, lab = self.prepare_inputs(image_rgb_uint8, labels)
         h, w = image_rgb_uint8.shape[:2]
         model_size = self.loaded.config.image_size
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             symbols = self.loaded.model.transmitter.compress(x, lab, ratios, weights)[0]
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
                              frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
@@ -214,13 +227,15 @@ class SemanticDecoder:
     Args:
         model: a LoadedModel or the path of a model file (must be the encoder's model).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        max_output_pixels: largest output (height * width) a header may ask for.
+        precision: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"`` (see the encoder).
     """
 
     def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto",
-                 max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS) -> None:
+                 max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS, precision: str = "auto") -> None:
         if max_output_pixels < 1:
             raise ValueError(f"max_output_pixels must be >= 1, got {max_output_pixels}")
-        self.loaded, self.device = _prepare(model, device)
+        self.loaded, self.device, self.dtype = _prepare(model, device, precision)
         self.max_output_pixels = int(max_output_pixels)
 
     def decode(self, data: bytes) -> DecodedFrame:
@@ -256,7 +271,7 @@ class SemanticDecoder:
         if header.image_size[0] * header.image_size[1] > self.max_output_pixels:
             raise BitstreamError(f"output size {header.image_size[0]}x{header.image_size[1]} exceeds "
                                  f"max_output_pixels={self.max_output_pixels}")
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             image, labels = self.loaded.model.receiver.decompress([symbols])
             image = (image[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
             labels = labels[0].to(torch.uint8).cpu().numpy()

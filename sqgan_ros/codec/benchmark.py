@@ -36,6 +36,7 @@ from sqgan_ros.bitstream import Coding, fixed_length_bits, peek_header
 from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
+from sqgan_ros.codec.precision import PRECISIONS, autocast
 
 
 def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 3) -> tuple[float, float]:
@@ -73,19 +74,21 @@ def _peak_rss_mb() -> float:
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
-def run(loaded: LoadedModel, runs: int, ratios: list[float]) -> str:
+def run(loaded: LoadedModel, runs: int, ratios: list[float], precision: str = "auto") -> str:
     """Run the benchmark and return the printed report."""
     model = loaded.model
     size = loaded.config.image_size
     image, labels = _test_frame(size, seed=0)
     x = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0).float() / 255.0
     lab = torch.from_numpy(labels.astype(np.int64)).unsqueeze(0)
-    enc, dec = SemanticEncoder(loaded, device="cpu"), SemanticDecoder(loaded, device="cpu")
+    enc = SemanticEncoder(loaded, device="cpu", precision=precision)
+    dec = SemanticDecoder(loaded, device="cpu", precision=precision)
     params = sum(p.numel() for p in model.parameters())
     lines = [f"preset {loaded.config.name}  model {loaded.short_id}  {params / 1e6:.2f} M params  "
-             f"input {size[0]}x{size[1]}  threads {torch.get_num_threads()}  median of {runs}  "
+             f"input {size[0]}x{size[1]}  {str(enc.dtype).removeprefix('torch.')}  "
+             f"threads {torch.get_num_threads()}  median of {runs}  "
              f"load average {_load_average()}"]
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(enc.device, enc.dtype):
         tx, rx = model.transmitter, model.receiver
         symbols = tx.compress(x, lab, KeepRatios.both(0.25))
         enc_ms = _median_ms(lambda: tx.compress(x, lab, KeepRatios.both(0.25)), runs)
@@ -123,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=20, help="timed runs after warm-up")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.05, 0.25, 0.5, 1.0])
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="compute precision of the networks (auto: bf16 where the CPU has it)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     if args.model is not None:
@@ -133,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             path = Path(tmp) / "random.safetensors"
             save_model(path, SQGAN(get_config(args.preset)), extra_metadata={"random_init": True})
             loaded = load_model(path)
-    print(run(loaded, args.runs, args.ratios))
+    print(run(loaded, args.runs, args.ratios, args.precision))
     return 0
 
 

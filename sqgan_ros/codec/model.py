@@ -29,6 +29,7 @@ from sqgan_ros.codec.config import BranchConfig, ModelConfig
 from sqgan_ros.codec.decoders import Decoder
 from sqgan_ros.codec.demasker import AdaptiveDemasker
 from sqgan_ros.codec.encoders import Encoder
+from sqgan_ros.codec.precision import full_precision
 from sqgan_ros.codec.quantizer import EMAVectorQuantizer
 from sqgan_ros.codec.samm import SAMM, keep_count, select_latents
 from sqgan_ros.codec.spade import ConditionPyramid
@@ -191,8 +192,10 @@ class _Branch(nn.Module):
 
     def _score_and_project(self, h: torch.Tensor, cond: ConditionPyramid,
                            grid: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
-        scores = self.samm.score(h, cond)
-        return scores, self.samm.project(h, scores), grid
+        with full_precision(h):  # selection and codebook search never see reduced precision
+            h = h.float()
+            scores = self.samm.score(h, cond)
+            return scores, self.samm.project(h, scores), grid
 
     def _tokens(self, codes: torch.Tensor, keep_mask: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
         """De-masked codes as a decoder input ``[B, D, h, w]``."""
@@ -455,5 +458,5 @@ class Receiver:
         img = self.model.image
         idx, mask, grid = self._batch([s.image for s in symbols], img)
         cond = ConditionPyramid.from_labels(labels, self.model.config.num_classes)
-        out = img.denormalise(img.synthesise_from_indices(idx, mask, grid, cond))
+        out = img.denormalise(img.synthesise_from_indices(idx, mask, grid, cond).float())
         return out.clamp(0.0, 1.0), labels

@@ -60,7 +60,7 @@ class DecoderNode(Node):
         from sqgan_ros.video import VideoDecoder  # torch: imported once the parameters are good
         from sqgan_ros.msg import CodecStats, SemanticFrame
         # INTRA frames decode exactly as with SemanticDecoder; INTER frames need their reference.
-        self._decoder = VideoDecoder(model_path, device=str(v["device"]))
+        self._decoder = VideoDecoder(model_path, device=str(v["device"]), precision=str(v["precision"]))
         self._model_id = self._decoder.loaded.model_id[:16]
         self._model_id_bytes = bytes.fromhex(self._model_id)
         self._output_size = str(v["output_size"])
@@ -104,6 +104,7 @@ class DecoderNode(Node):
         self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link)
         self.get_logger().info(
             f"model {model_path.name} (id {self._model_id}) on {self._decoder.device} "
+            f"({str(self._decoder.dtype).removeprefix('torch.')}) "
             f"({threads} torch threads); "
             f"{self.resolve_topic_name(str(v['frame_topic']))} -> "
             f"{self._image_pub.topic_name}")

@@ -82,17 +82,19 @@ class EncoderNode(Node):
                 intra_interval=int(self._values["intra_interval"]),
                 refresh_fraction=float(self._values["refresh_fraction"]),
                 max_reference_age=age, history=max(32, age + 1)),
-                device=str(self._values["device"]))
+                device=str(self._values["device"]), precision=str(self._values["precision"]))
         else:
             from sqgan_ros.api import SemanticEncoder
-            self._encoder = SemanticEncoder(model_path, device=str(self._values["device"]))
+            self._encoder = SemanticEncoder(model_path, device=str(self._values["device"]),
+                                            precision=str(self._values["precision"]))
         self._model_id = self._encoder.loaded.model_id[:16]
         seg = str(self._values["segmenter"])
         self._labels_from_topic = seg.strip().lower() == "topic"
         self._segmenter = None
         if not self._labels_from_topic:
             from sqgan_ros.segmentation import make_segmenter
-            self._segmenter = make_segmenter(seg, device=self._encoder.device)
+            self._segmenter = make_segmenter(seg, device=self._encoder.device,
+                                             precision=str(self._values["precision"]))
         self.add_on_set_parameters_callback(make_on_set_callback(self._specs, self._on_params))
 
         self._warn = WarningThrottle(self.get_logger().warning, period_s=5.0)
@@ -135,6 +137,7 @@ class EncoderNode(Node):
         self._worker.start()
         self.get_logger().info(
             f"model {model_path.name} (id {self._model_id}) on {self._encoder.device} "
+            f"({str(self._encoder.dtype).removeprefix('torch.')}) "
             f"({threads} torch threads); segmenter {seg}; "
             f"{v['image_topic']} -> {self._frame_pub.topic_name}")
 

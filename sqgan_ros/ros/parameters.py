@@ -89,6 +89,11 @@ def _common_specs() -> list[ParamSpec]:
                   read_only=True),
         ParamSpec("device", "auto", "torch device: auto (cuda if present) | cuda | cpu",
                   read_only=True, choices=("auto", "cuda", "cpu")),
+        ParamSpec("precision", "auto",
+                  "compute precision of the networks: auto (bfloat16 on CPUs with native bf16 "
+                  "kernels and on CUDA, else float32) | float32 | bfloat16 | float16; never "
+                  "changes the bitstream", read_only=True,
+                  choices=("auto", "float32", "bfloat16", "float16")),
         ParamSpec("qos_depth", 1, "history depth of the input subscription(s)", read_only=True,
                   low=1, high=1000),
         ParamSpec("torch_threads", 0,

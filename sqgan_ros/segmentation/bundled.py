@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision
 from sqgan_ros.labels import CLASS_NAMES
 from sqgan_ros.segmentation.base import Segmenter, check_batch
 from sqgan_ros.segmentation.network import SegNet, SegNetConfig
@@ -130,10 +131,12 @@ class BundledSegmenter(Segmenter):
         net: use this network instead of loading a file (tests, training evaluation). The
             segmenter runs a BatchNorm-folded snapshot of it (:meth:`SegNet.fused`), so later
             changes to ``net`` do not reach the segmenter.
+        precision: compute precision (:mod:`sqgan_ros.codec.precision`); float32 by default, so
+            the evaluation segmenter is the same everywhere; the encoder node passes its own.
     """
 
     def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu",
-                 net: SegNet | None = None) -> None:
+                 net: SegNet | None = None, precision: str = "float32") -> None:
         if net is not None and path is not None:
             raise ValueError("pass either path or net, not both")
         if net is None:
@@ -144,8 +147,9 @@ class BundledSegmenter(Segmenter):
                 raise TypeError(f"net must be a SegNet, got {type(net).__name__}")
             self.path, self.info = None, {}
         self.device = torch.device(device)
+        self.dtype = resolve_precision(precision, self.device)
         self.net = net
-        self._runner = net.fused().to(self.device)
+        self._runner = prepare_model(net.fused().to(self.device), self.dtype)
 
     @property
     def name(self) -> str:
@@ -166,7 +170,7 @@ class BundledSegmenter(Segmenter):
         if (h, w) != size:
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
                               antialias=h > size[0] or w > size[1])
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.dtype):
             labels = self._runner.predict(x)
         if (h, w) != size:
             labels = F.interpolate(labels[:, None].float(), size=(h, w), mode="nearest")[:, 0].long()

@@ -20,7 +20,7 @@ SPEC_HELP = ("'bundled' (our real-time network), 'none' (all unlabelled), "
 def make_segmenter(spec: str, *, device: str | torch.device = "cpu",
                    class_mapping: ClassMapping | str | Path | None = None,
                    preprocessing: Preprocessing | None = None,
-                   bundled_path: str | Path | None = None) -> Segmenter:
+                   bundled_path: str | Path | None = None, precision: str = "float32") -> Segmenter:
     """Build a segmenter.
 
     Labels that arrive on a ROS topic are not a segmenter: the encoder node matches them by
@@ -32,6 +32,7 @@ def make_segmenter(spec: str, *, device: str | torch.device = "cpu",
         class_mapping: ``{their_id: our_class_name}`` or a YAML path (model files only).
         preprocessing: input normalisation (model files only).
         bundled_path: weights of the bundled network (default: the packaged file).
+        precision: compute precision of the bundled network (``sqgan_ros.codec.precision``).
 
     Raises:
         TypeError: ``spec`` is not a string.
@@ -47,7 +48,7 @@ def make_segmenter(spec: str, *, device: str | torch.device = "cpu",
             raise ValueError(f"class_mapping/preprocessing apply to model files, not to {lowered!r}")
         if lowered == "none":
             return NullSegmenter()
-        return BundledSegmenter(bundled_path, device=device)
+        return BundledSegmenter(bundled_path, device=device, precision=precision)
     suffix = Path(key).suffix.lower()
     if suffix in (".pt", ".ts"):
         return TorchScriptSegmenter(key, class_mapping, preprocessing, device=device)

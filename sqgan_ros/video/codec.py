@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from sqgan_ros.api import DecodedFrame, SemanticDecoder, SemanticEncoder
+from sqgan_ros.codec.precision import autocast
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
@@ -303,13 +304,16 @@ class VideoEncoder:
         config: video settings.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         first_frame_id: id of the first frame (None: random).
+        precision: compute precision of the networks (see ``SemanticEncoder``).
     """
 
     def __init__(self, model: LoadedModel | str | Path, config: VideoConfig | None = None,
-                 device: str | torch.device = "auto", first_frame_id: int | None = None) -> None:
-        self._images = SemanticEncoder(model, device)
+                 device: str | torch.device = "auto", first_frame_id: int | None = None,
+                 precision: str = "auto") -> None:
+        self._images = SemanticEncoder(model, device, precision=precision)
         self.loaded = self._images.loaded
         self.device = self._images.device
+        self.dtype = self._images.dtype
         net = self.loaded.model
         codebooks = {"semantic": net.semantic.quantizer.embedding.detach(),
                      "image": net.image.quantizer.embedding.detach()}
@@ -347,7 +351,8 @@ class VideoEncoder:
         weights = None if class_weights is None else torch.from_numpy(weight_vector(class_weights))
         x, lab = self._images.prepare_inputs(image_rgb_uint8, labels)
         with torch.inference_mode():
-            analysis = self.loaded.model.transmitter.analyse(x, lab)
+            with autocast(self.device, self._images.dtype):
+                analysis = self.loaded.model.transmitter.analyse(x, lab)
             coded = self.transmitter.code(analysis, ratios, weights, force_intra=force_intra)
         h, w = image_rgb_uint8.shape[:2]
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w),
@@ -371,13 +376,15 @@ class VideoDecoder:
         model: a LoadedModel or the path of a model file (must be the encoder's model).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         history: reference states kept.
+        precision: compute precision of the networks (see ``SemanticDecoder``).
     """
 
     def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto",
-                 history: int = 32) -> None:
-        self._images = SemanticDecoder(model, device)
+                 history: int = 32, precision: str = "auto") -> None:
+        self._images = SemanticDecoder(model, device, precision=precision)
         self.loaded = self._images.loaded
         self.device = self._images.device
+        self.dtype = self._images.dtype
         self.receiver = VideoReceiver(history)
         self.last_state: ReferenceState | None = None
 

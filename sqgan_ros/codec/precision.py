@@ -1,0 +1,95 @@
+"""Inference precision: run the convolutional networks in bfloat16/float16 where the hardware has it.
+
+::
+
+    precision "auto" --resolve_precision--> float32 | bfloat16 | float16
+        CPU:  bfloat16 when oneDNN has native bf16 kernels (AVX512-BF16 / AMX), else float32
+        CUDA: bfloat16 when the GPU supports it, else float16
+
+The reduced precision is applied with ``torch.autocast`` around the encoder, de-masker and
+decoder networks, with the model in ``channels_last`` memory format (what oneDNN's and cuDNN's
+fast kernels want). Everything that decides *which symbols are sent* stays in float32: the SAMM
+scores and projection (so top-k does not see bf16 ties) and the codebook search (the quantizer
+turns autocast off). Only the networks' pixels change, by far less than the codec's own
+distortion (about 60 dB PSNR between float32 and bfloat16 reconstructions of the default model).
+
+Nothing here touches the bitstream: the entropy coder never depends on a network output, so an
+encoder in bfloat16 and a decoder in float32 (or the reverse) interoperate exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import ContextManager
+
+import torch
+from torch import nn
+
+#: Values of the ``precision`` option of the API and the nodes.
+PRECISIONS: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """True when oneDNN runs bfloat16 convolutions natively on this CPU (AVX512-BF16 or AMX)."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # private API: absent or failing on some builds
+        return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
+    """The compute dtype for ``precision`` on ``device``.
+
+    Args:
+        precision: one of :data:`PRECISIONS`.
+        device: where the model runs.
+
+    Raises:
+        ValueError: unknown precision, or float16 asked for on a CPU without native fp16 kernels.
+    """
+    if not isinstance(precision, str) or precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        dtype = _DTYPES[precision]
+        if dtype is torch.float16 and device.type == "cpu" and not _cpu_has_native_fp16():
+            raise ValueError("precision 'float16' needs native fp16 CPU kernels (AVX512-FP16/AMX-FP16); "
+                             "use 'bfloat16' or 'float32'")
+        return dtype
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else torch.float32
+
+
+@functools.cache
+def _cpu_has_native_fp16() -> bool:
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_fp16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def prepare_model(model: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """Put ``model`` in the memory format that suits ``dtype`` (channels_last for reduced precision).
+
+    Weights stay float32 (autocast casts them per op), so the same model object can serve a
+    float32 and a reduced-precision user alike; only the memory format changes.
+    """
+    if dtype is not torch.float32:
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def autocast(device: torch.device, dtype: torch.dtype) -> ContextManager:
+    """Autocast to ``dtype`` on ``device`` (a no-op context for float32)."""
+    if dtype is torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def full_precision(x: torch.Tensor) -> ContextManager:
+    """Autocast off for the device of ``x`` (for the parts that must stay float32)."""
+    return torch.autocast(x.device.type, enabled=False)
