@@ -44,6 +44,9 @@ class CameraSourceNode(Node):
         start_index (int): first frame of the source.
         max_frames (int): stop after this many frames; 0 = unlimited.
         seed (int): synthetic scene seed (when ``source`` is plain ``synthetic``).
+        synthetic_cache_frames (int): synthetic sources replay a pre-rendered loop of this many
+            frames when it is cached; 0 = always render live.
+        cache_dir (str): folder of pre-rendered sequences (empty = the default).
         qos_depth (int): publisher queue depth (reliable publishers, so best-effort sensor-data
             subscribers and reliable ones both match).
 
@@ -64,7 +67,8 @@ class CameraSourceNode(Node):
         self._max_frames: int = get("max_frames").value
         self._source: FrameSource = open_source(
             get("source").value, size=size, loop=get("loop").value,
-            start_index=get("start_index").value, seed=get("seed").value)
+            start_index=get("start_index").value, seed=get("seed").value,
+            cache_frames=get("synthetic_cache_frames").value, cache_dir=get("cache_dir").value or None)
         qos = QoSProfile(depth=get("qos_depth").value, reliability=ReliabilityPolicy.RELIABLE)
         self._image_pub = self.create_publisher(Image, get("image_topic").value, qos)
         self._info_pub = self.create_publisher(CameraInfo, get("camera_info_topic").value, qos)
@@ -74,6 +78,11 @@ class CameraSourceNode(Node):
         self.finished = Future()
         self.published = 0
         self._timer = self.create_timer(1.0 / get("rate_hz").value, self._tick)
+        cache_frames = get("synthetic_cache_frames").value
+        if cache_frames and not getattr(self._source, "cached", True):
+            self.get_logger().info(
+                f"no pre-rendered loop of {cache_frames} frames for this synthetic source: rendering live "
+                f"(python -m sqgan_ros.data.synthetic.sequence_cache --frames {cache_frames} makes one)")
         self.get_logger().info(
             f"publishing {self._source!r} at {get('rate_hz').value:g} Hz on {self._image_pub.topic_name}"
             + (f" (+ labels on {self._labels_pub.topic_name})" if self._labels_pub else ""))
@@ -96,6 +105,12 @@ class CameraSourceNode(Node):
         self.declare_parameter("camera_info_topic", "camera/camera_info", desc("sensor_msgs/CameraInfo topic"))
         self.declare_parameter("labels_topic", "camera/labels", desc("mono8 label map topic (labelled sources)"))
         self.declare_parameter("start_index", 0, desc("first frame of the source", integer_range=non_negative))
+        self.declare_parameter("synthetic_cache_frames", 0, desc(
+            "synthetic source: replay a pre-rendered loop of this many frames when it is cached "
+            "(python -m sqgan_ros.data.synthetic.sequence_cache --frames N); 0 = render live",
+            integer_range=[IntegerRange(from_value=0, to_value=100_000, step=1)]))
+        self.declare_parameter("cache_dir", "", desc(
+            "folder of pre-rendered sequences; empty = $SQGAN_CACHE_DIR or ~/.cache/sqgan_ros"))
         self.declare_parameter("max_frames", 0, desc("stop after this many frames; 0 = unlimited",
                                                      integer_range=non_negative))
         self.declare_parameter("seed", 0, desc("synthetic scene seed", integer_range=non_negative))

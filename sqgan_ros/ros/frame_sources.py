@@ -8,7 +8,10 @@ spec                source
 ==================  =====================================================================
 ``pattern``         generated test pattern: moving colour bars and a frame counter
 ``synthetic[:S]``   synthetic street scenes with exact labels, seed S (default 0), via
-                    ``sqgan_ros.data.synthetic.StreetSequence(seed, size).render(index)``
+                    ``sqgan_ros.data.synthetic.StreetSequence(seed, size).render(index)``;
+                    with ``cache_frames=N`` and a pre-rendered cache of N frames
+                    (``sqgan_ros.data.synthetic.sequence_cache``) it replays that loop
+                    instead of rendering (40-90 ms of CPU per 256x512 frame)
 ``/dev/videoN``     V4L2 device (also a bare integer ``N``)
 a directory         the image files in it, sorted by name
 a file              a video file (anything cv2.VideoCapture reads)
@@ -190,6 +193,9 @@ class SyntheticSource(FrameSource):
         seed: scene sequence seed.
         size: ``(height, width)``; default :data:`DEFAULT_SIZE`.
         start_index: index of the first frame.
+        cache_frames: > 0: replay the pre-rendered cache of frames ``0..cache_frames-1`` in a loop
+            when one exists (``self.cached`` says whether it does); otherwise render live.
+        cache_dir: cache folder (None: ``sequence_cache.default_cache_dir()``).
 
     Raises:
         FrameSourceError: the synthetic scene generator is not available.
@@ -197,7 +203,8 @@ class SyntheticSource(FrameSource):
 
     has_labels = True
 
-    def __init__(self, *, seed: int = 0, size: tuple[int, int] | None = None, start_index: int = 0) -> None:
+    def __init__(self, *, seed: int = 0, size: tuple[int, int] | None = None, start_index: int = 0,
+                 cache_frames: int = 0, cache_dir: str | Path | None = None) -> None:
         super().__init__(size=size or DEFAULT_SIZE, loop=True, start_index=start_index)
         try:
             from sqgan_ros.data.synthetic import StreetSequence  # noqa: PLC0415 - heavy, optional
@@ -208,9 +215,24 @@ class SyntheticSource(FrameSource):
         self.seed = int(seed)
         self._sequence = StreetSequence(self.seed, size=self.size)
         self._index = self.start_index
+        self._cache = None
+        if cache_frames:
+            from sqgan_ros.data.synthetic.sequence_cache import find_cache  # noqa: PLC0415
+            try:
+                self._cache = find_cache(self.seed, self.size, int(cache_frames), cache_dir)
+            except ValueError as exc:
+                raise FrameSourceError(f"synthetic cache: {exc}") from exc
+
+    @property
+    def cached(self) -> bool:
+        """True when frames are replayed from a pre-rendered cache."""
+        return self._cache is not None
 
     def _next(self) -> Frame:
-        image, labels = self._sequence.render(self._index)
+        if self._cache is not None:
+            image, labels = self._cache.frame(self._index)
+        else:
+            image, labels = self._sequence.render(self._index)
         image, labels = np.asarray(image), np.asarray(labels)
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise FrameSourceError(f"StreetSequence.render returned image {image.dtype} {image.shape}")
@@ -221,7 +243,8 @@ class SyntheticSource(FrameSource):
         return frame
 
     def __repr__(self) -> str:
-        return f"SyntheticSource(seed={self.seed}, size={self.size})"
+        cache = f", replaying {len(self._cache)} cached frames" if self._cache is not None else ""
+        return f"SyntheticSource(seed={self.seed}, size={self.size}{cache})"
 
 
 def _bgr_to_rgb(image: np.ndarray) -> np.ndarray:
@@ -381,7 +404,7 @@ class V4L2Source(_CaptureSource):
 
 
 def open_source(spec: str, *, size: tuple[int, int] | None = None, loop: bool = True, start_index: int = 0,
-                seed: int = 0) -> FrameSource:
+                seed: int = 0, cache_frames: int = 0, cache_dir: str | Path | None = None) -> FrameSource:
     """Open the frame source that ``spec`` names (see the module docstring).
 
     Args:
@@ -392,6 +415,8 @@ def open_source(spec: str, *, size: tuple[int, int] | None = None, loop: bool = 
         loop: restart finite sources (folders, video files) at their end.
         start_index: first frame (index for generated sources, frames skipped for files).
         seed: synthetic scene seed when ``spec`` is plain ``synthetic``.
+        cache_frames: synthetic sources: replay a pre-rendered loop of this many frames if cached.
+        cache_dir: synthetic sources: the cache folder (None: the default).
 
     Returns:
         An open :class:`FrameSource`; close it (or use ``with``) when done.
@@ -410,7 +435,8 @@ def open_source(spec: str, *, size: tuple[int, int] | None = None, loop: bool = 
     match = re.fullmatch(r"synthetic(?::(\d+))?", text)
     if match:
         chosen_seed = int(match.group(1)) if match.group(1) is not None else seed
-        return SyntheticSource(seed=chosen_seed, size=size, start_index=start_index)
+        return SyntheticSource(seed=chosen_seed, size=size, start_index=start_index,
+                               cache_frames=cache_frames, cache_dir=cache_dir)
     if re.fullmatch(r"(?:/dev/video)?\d+", text):
         if start_index:
             raise FrameSourceError("start_index is meaningless for a live V4L2 device")

@@ -23,6 +23,7 @@ import argparse
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,6 +75,8 @@ class GraphOptions:
         fps: camera_source frame rate (None = its default).
         torch_threads: torch CPU threads of the encoder and decoder (None = params file;
             0 = auto, max(1, CPUs // 2)).
+        synthetic_cache_frames: a synthetic camera replays a pre-rendered loop of this many
+            frames when it is cached (the runner renders it first); 0 = render live.
     """
 
     source: str = "synthetic"
@@ -86,6 +89,7 @@ class GraphOptions:
     operator_ns: str = "operator"
     fps: float | None = None
     torch_threads: int | None = None
+    synthetic_cache_frames: int = 200
 
 
 def _ns(name: str) -> str:
@@ -121,6 +125,8 @@ def graph_plan(opts: GraphOptions) -> list[NodePlan]:
                                "camera_info_topic": _sibling(image_topic, "camera_info")}
         if opts.fps is not None:
             cam["rate_hz"] = float(opts.fps)
+        if is_synthetic(opts.source):
+            cam["synthetic_cache_frames"] = int(opts.synthetic_cache_frames)
         plans.append(NodePlan("camera_source", "sqgan_ros.ros.camera_source", "camera_source",
                               robot, cam))
     common: dict[str, Any] = {}
@@ -144,6 +150,25 @@ def graph_plan(opts: GraphOptions) -> list[NodePlan]:
     plans.append(NodePlan("decoder_node", "sqgan_ros.ros.decoder_node", "sqgan_decoder",
                           operator, dec))
     return plans
+
+
+def is_synthetic(source: str) -> bool:
+    """True for the ``synthetic[:SEED]`` camera source spec."""
+    return re.fullmatch(r"synthetic(?::\d+)?", source.strip()) is not None
+
+
+def prerender_synthetic(source: str, frames: int, size: tuple[int, int] = (256, 512)) -> None:
+    """Render the cache a ``synthetic[:SEED]`` camera replays (no-op when it exists)."""
+    from sqgan_ros.data.synthetic.sequence_cache import find_cache, render_sequence_cache
+
+    seed = int(source.strip().partition(":")[2] or 0)
+    if frames <= 0 or find_cache(seed, size, frames) is not None:
+        return
+    print(f"run_graph: pre-rendering {frames} synthetic frames (seed {seed}) once, so the camera "
+          "replays them instead of spending a core on rendering ...", file=sys.stderr, flush=True)
+    start = time.monotonic()
+    cache = render_sequence_cache(seed, size, frames, workers=max(1, os.cpu_count() or 1))
+    print(f"run_graph: {cache.path} ready in {time.monotonic() - start:.0f} s", file=sys.stderr)
 
 
 def _param_literal(value: Any) -> str:
@@ -328,6 +353,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--torch-threads", type=int, default=None,
                    help="torch CPU threads per codec node (0 = auto: max(1, CPUs // 2); "
                         "default: config)")
+    p.add_argument("--synthetic-cache-frames", type=int, default=200,
+                   help="synthetic camera: pre-render this many frames once and replay them in a "
+                        "loop (0 = render live, which costs 40-90 ms of CPU per frame)")
     p.add_argument("--segmenter", default="", help="bundled | none | topic | path (default: config)")
     p.add_argument("--robot-ns", default="robot")
     p.add_argument("--operator-ns", default="operator")
@@ -374,7 +402,13 @@ def main(argv: list[str] | None = None) -> int:
                         device=args.device, target_kbps=args.target_kbps,
                         segmenter=args.segmenter, robot_ns=args.robot_ns,
                         operator_ns=args.operator_ns, fps=args.fps,
-                        torch_threads=args.torch_threads)
+                        torch_threads=args.torch_threads,
+                        synthetic_cache_frames=args.synthetic_cache_frames)
+    if args.synthetic_cache_frames < 0:
+        print("run_graph: error: --synthetic-cache-frames must be >= 0", file=sys.stderr)
+        return 2
+    if is_synthetic(args.source):
+        prerender_synthetic(args.source, args.synthetic_cache_frames)
     plans = graph_plan(opts)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
