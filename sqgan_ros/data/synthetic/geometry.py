@@ -8,6 +8,7 @@ The camera looks down +Z with an optional small yaw::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -123,8 +124,11 @@ def clip_near(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
 
 def quad(origin: np.ndarray | tuple, axis_s: np.ndarray | tuple, axis_t: np.ndarray | tuple) -> np.ndarray:
     """The 4 vertices of the parallelogram ``origin + [0,1] axis_s + [0,1] axis_t``."""
-    o, s, t = (np.asarray(v, np.float64) for v in (origin, axis_s, axis_t))
-    return np.stack([o, o + s, o + s + t, o + t])
+    ox, oy, oz = (float(v) for v in origin)
+    sx, sy, sz = (float(v) for v in axis_s)
+    tx, ty, tz = (float(v) for v in axis_t)
+    ax, ay, az = ox + sx, oy + sy, oz + sz
+    return np.array([[ox, oy, oz], [ax, ay, az], [ax + tx, ay + ty, az + tz], [ox + tx, oy + ty, oz + tz]])
 
 
 def box_faces(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float,
@@ -154,30 +158,58 @@ def box_faces(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float,
     return faces
 
 
+@functools.cache
+def unit_circle(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cos, sin) of ``n`` angles evenly spaced over [0, 2 pi), computed once per ``n`` (read-only)."""
+    a = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    cos, sin = np.cos(a), np.sin(a)
+    cos.setflags(write=False)
+    sin.setflags(write=False)
+    return cos, sin
+
+
 def disc(center: tuple[float, float, float], rx: float, ry: float, n: int = 12) -> np.ndarray:
     """A polygonal ellipse in the plane Z = center[2] (faces the camera)."""
-    a = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    cos, sin = unit_circle(n)
     pts = np.empty((n, 3))
-    pts[:, 0] = center[0] + rx * np.cos(a)
-    pts[:, 1] = center[1] + ry * np.sin(a)
+    pts[:, 0] = center[0] + rx * cos
+    pts[:, 1] = center[1] + ry * sin
     pts[:, 2] = center[2]
     return pts
 
 
 def planar(points_xy: np.ndarray | list, x: float, y: float, z: float, scale: float = 1.0,
            flip: bool = False) -> np.ndarray:
-    """Place 2-D points (metres, x right, y up) in the plane Z = z at (x, y)."""
-    p = np.asarray(points_xy, np.float64).reshape(-1, 2)
-    out = np.empty((p.shape[0], 3))
-    out[:, 0] = x + (-p[:, 0] if flip else p[:, 0]) * scale
-    out[:, 1] = y + p[:, 1] * scale
-    out[:, 2] = z
-    return out
+    """Place 2-D points (metres, x right, y up) in the plane Z = z at (x, y).
+
+    Args:
+        points_xy: (N, 2) array or sequence of (x, y) pairs.
+        x, y, z: Where the 2-D origin goes in the world.
+        scale: Scale applied to the 2-D points.
+        flip: Mirror left-right.
+    """
+    if isinstance(points_xy, np.ndarray):
+        p = np.asarray(points_xy, np.float64).reshape(-1, 2)
+        out = np.empty((p.shape[0], 3))
+        out[:, 0] = x + (-p[:, 0] if flip else p[:, 0]) * scale
+        out[:, 1] = y + p[:, 1] * scale
+        out[:, 2] = z
+        return out
+    # short Python sequences: plain float arithmetic, bit-identical to the numpy path above
+    x, y, z = float(x), float(y), float(z)
+    if flip:
+        pts = [(x + (-float(px)) * scale, y + float(py) * scale, z) for px, py in points_xy]
+    else:
+        pts = [(x + float(px) * scale, y + float(py) * scale, z) for px, py in points_xy]
+    return np.array(pts, np.float64).reshape(-1, 3)
 
 
-def segment(p0: tuple[float, float], p1: tuple[float, float], width: float) -> np.ndarray:
+def segment(p0: tuple[float, float], p1: tuple[float, float], width: float) -> list[tuple[float, float]]:
     """A 2-D thick segment (4 points) between p0 and p1, for use with :func:`planar`."""
-    a, b = np.asarray(p0, float), np.asarray(p1, float)
-    d = b - a
-    n = np.array([-d[1], d[0]]) / (np.hypot(*d) + 1e-9) * (width / 2)
-    return np.stack([a + n, b + n, b - n, a - n])
+    ax, ay = float(p0[0]), float(p0[1])
+    bx, by = float(p1[0]), float(p1[1])
+    dx, dy = bx - ax, by - ay
+    k = float(np.hypot(dx, dy))
+    half = width / 2
+    nx, ny = -dy / (k + 1e-9) * half, dx / (k + 1e-9) * half
+    return [(ax + nx, ay + ny), (bx + nx, by + ny), (bx - nx, by - ny), (ax - nx, ay - ny)]

@@ -9,10 +9,13 @@ which keeps the renderer fast without changing what is labelled.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 
 from sqgan_ros.data.synthetic.geometry import (SceneObject, Shape, box_faces, disc, planar, quad,
-                                              segment)
+                                              segment, unit_circle)
 from sqgan_ros.data.synthetic.textures import PIXELS_PER_METRE, Material
 from sqgan_ros.labels import CLASS_INDEX
 
@@ -116,10 +119,12 @@ def person_shapes(x: float, z: float, p: dict, phase: float, side_view: bool, la
     return shapes
 
 
-def _ring(cx: float, cy: float, r: float, width: float, n: int = 12) -> list[np.ndarray]:
+@functools.cache
+def _ring(cx: float, cy: float, r: float, width: float, n: int = 12) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """A wheel rim as ``n`` thick segments (2-D, for :func:`planar`); built once per argument set."""
     a = np.linspace(0.0, 2 * np.pi, n + 1)
     pts = np.stack([cx + r * np.cos(a), cy + r * np.sin(a)], axis=1)
-    return [segment(pts[i], pts[i + 1], width) for i in range(n)]
+    return tuple(tuple(segment(pts[i], pts[i + 1], width)) for i in range(n))
 
 
 def two_wheeler(x: float, z: float, kind: str, p: dict, side_view: bool, flip: bool,
@@ -276,9 +281,12 @@ def vehicle_object(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float,
     tyre = (22.0, 22.0, 24.0)
     axles = (z + 0.8 * r + 0.3, z1 - 0.8 * r - 0.3) if kind != "train" else (z + 2.0, z + 4.0, z1 - 4.0, z1 - 2.0)
     if side_x is not None and lod < 2:
-        a = np.linspace(0, 2 * np.pi, 10, endpoint=False)
+        cos, sin = unit_circle(10)
         for az in axles:
-            pts = np.stack([np.full(10, side_x), r + r * np.sin(a), az + r * np.cos(a)], axis=1)
+            pts = np.empty((10, 3))
+            pts[:, 0] = side_x
+            pts[:, 1] = r + r * sin
+            pts[:, 2] = az + r * cos
             shapes.insert(0, Shape(pts, label, tyre))
     zf = z if cam_pos[2] < z else (z1 if cam_pos[2] > z1 else None)
     if zf is not None:
@@ -402,9 +410,11 @@ def tree(x: float, z: float, p: dict, lod: int) -> SceneObject:
                             (-p["trunk_w"] / 3, th + 0.5)], x, 0, z), VEGETATION, p["trunk_colour"], Material.FOLIAGE, 0.15)]
     for (dx, dy, r, radii), col in zip(p["blobs"], p["crown_colours"]):
         n = len(radii) if lod == 0 else 8
-        a = np.linspace(0, 2 * np.pi, n, endpoint=False)
+        cos, sin = unit_circle(n)
         rr = np.asarray(radii[:n]) * r
-        pts = np.stack([dx + rr * np.cos(a), th + dy + rr * np.sin(a) * 0.85], axis=1)
+        pts = np.empty((n, 2))
+        pts[:, 0] = dx + rr * cos
+        pts[:, 1] = th + dy + rr * sin * 0.85
         shapes.append(Shape(planar(pts, x, 0, z), VEGETATION, col, Material.FOLIAGE, 0.35))
     return SceneObject(3, z, shapes)
 
@@ -414,8 +424,8 @@ def textured_face(verts_origin: tuple, axis_s: tuple, axis_t: tuple, label: int,
                   texture: np.ndarray, offset_m: float, material: int = Material.PHOTO, amp: float = 0.06) -> Shape:
     """A vertical quad that gets a facade/wall texture warped onto it in perspective."""
     verts = quad(verts_origin, axis_s, axis_t)
-    ms = float(np.linalg.norm(axis_s))
-    mt = float(np.linalg.norm(axis_t))
+    ms = math.sqrt(sum(float(v) * float(v) for v in axis_s))
+    mt = math.sqrt(sum(float(v) * float(v) for v in axis_t))
     return Shape(verts, label, tint, material, amp,
                  texture=(texture, np.asarray(verts_origin, float), np.asarray(axis_s, float),
                           np.asarray(axis_t, float), ms, mt, offset_m * PIXELS_PER_METRE))
@@ -423,10 +433,15 @@ def textured_face(verts_origin: tuple, axis_s: tuple, axis_t: tuple, label: int,
 
 def building(side: int, x_face: float, z0: float, z1: float, p: dict, cam_z: float) -> SceneObject:
     """A building block: facade toward the road and the end wall facing the camera."""
+    return SceneObject(2, max(z0, cam_z), building_shapes(side, x_face, z0, z1, p, cam_z < z0))
+
+
+def building_shapes(side: int, x_face: float, z0: float, z1: float, p: dict, end_wall: bool) -> list[Shape]:
+    """Shapes of :func:`building`; ``end_wall``: the camera is before ``z0`` and sees that wall."""
     h, depth = p["height"], p["depth"]
     tex, tint = p["texture"], p["tint"]
     shapes = []
-    if cam_z < z0:  # end wall visible
+    if end_wall:
         shapes.append(textured_face((x_face, 0.0, z0), (side * depth, 0.0, 0.0), (0.0, h, 0.0), BUILDING,
                                     _shade(tint, 0.75), tex, p["offset"] + 20.0))
     shapes.append(textured_face((x_face, 0.0, z0), (0.0, 0.0, z1 - z0), (0.0, h, 0.0), BUILDING,
@@ -434,19 +449,24 @@ def building(side: int, x_face: float, z0: float, z1: float, p: dict, cam_z: flo
     if p.get("roof"):
         roof = quad((x_face, h, z0), (0, 0, z1 - z0), (side * 0.6, 0.9, 0))
         shapes.append(Shape(roof, BUILDING, p["roof"], Material.STRIPES, 0.15))
-    return SceneObject(2, max(z0, cam_z), shapes)
+    return shapes
 
 
 def wall(side: int, x_face: float, z0: float, z1: float, p: dict, cam_z: float) -> SceneObject:
     """A free-standing wall along the frontage (textured)."""
+    return SceneObject(2, max(z0, cam_z) - 0.01, wall_shapes(side, x_face, z0, z1, p, cam_z < z0))
+
+
+def wall_shapes(side: int, x_face: float, z0: float, z1: float, p: dict, end_wall: bool) -> list[Shape]:
+    """Shapes of :func:`wall`; ``end_wall``: the camera is before ``z0`` and sees that end."""
     h, t = p["height"], 0.3
     shapes = []
-    if cam_z < z0:
+    if end_wall:
         shapes.append(textured_face((x_face, 0, z0), (side * t, 0, 0), (0, h, 0), WALL, _shade(p["tint"], 0.8),
                                     p["texture"], 0.0))
     shapes.append(Shape(quad((x_face, h, z0), (0, 0, z1 - z0), (side * t, 0, 0)), WALL, _shade(p["tint"], 1.1)))
     shapes.append(textured_face((x_face, 0, z0), (0, 0, z1 - z0), (0, h, 0), WALL, p["tint"], p["texture"], p["offset"]))
-    return SceneObject(2, max(z0, cam_z) - 0.01, shapes)
+    return shapes
 
 
 def fence(side: int, x_face: float, z0: float, z1: float, p: dict, cam_z: float, lod_far: bool) -> SceneObject:

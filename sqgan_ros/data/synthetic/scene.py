@@ -11,8 +11,10 @@ traffic lives in lanes at constant lane speeds and wraps around a window that fo
 
 from __future__ import annotations
 
+import bisect
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,26 +41,70 @@ _CLOTHES = np.array([(30, 30, 40), (200, 200, 200), (150, 30, 40), (40, 60, 130)
 _SKIN = np.array([(240, 200, 170), (210, 160, 120), (160, 110, 75), (100, 65, 40)], float)
 
 
-def _pick(rng: np.random.Generator, table: np.ndarray, jitter: float = 0.12) -> tuple[float, float, float]:
-    row = table[rng.integers(len(table))].tolist()
-    scale = rng.uniform(1 - jitter, 1 + jitter)
-    return tuple(_clip255(v * scale) for v in row)
+_Rows = Sequence[Sequence[float]]
+
+
+def _rows(table: np.ndarray) -> tuple[tuple[float, ...], ...]:
+    return tuple(tuple(row) for row in np.asarray(table, float).tolist())
+
+
+# the colour tables as Python rows (what _pick reads; no numpy round trip per draw)
+_CAR_ROWS = _rows(_CAR_COLOURS)
+_CLOTHES_ROWS = _rows(_CLOTHES)
+_BOTTOM_ROWS = _rows(_CLOTHES[[0, 3, 4, 9, 7]])
+_HAIR_ROWS = _rows(_CLOTHES[[0, 7, 9, 5]])
+_SKIN_ROWS = _rows(_SKIN)
+_BUS_ROWS = ((230.0, 200.0, 30.0), (200.0, 30.0, 30.0), (30.0, 90.0, 170.0), (240.0, 240.0, 240.0), (40.0, 140.0, 60.0))
+_TRAIN_ROWS = ((220.0, 220.0, 215.0), (200.0, 40.0, 40.0), (240.0, 200.0, 40.0), (60.0, 120.0, 180.0))
+
+
+def _pick(rng: np.random.Generator, table: np.ndarray | _Rows, jitter: float = 0.12) -> tuple[float, float, float]:
+    """A random row of ``table`` (RGB rows) scaled by a random factor in 1 +- ``jitter``, clipped to 0..255."""
+    row = table[int(rng.integers(len(table)))]
+    scale = float(rng.uniform(1 - jitter, 1 + jitter))
+    return tuple(min(max(float(v) * scale, 0.0), 255.0) for v in row)
+
+
+def _choose(rng: np.random.Generator, options: Sequence, cdf: Sequence[float] | None = None):
+    """``rng.choice(options[, p])`` for a scalar draw, without its overhead: the same draws, the same result.
+
+    Args:
+        rng: Generator (one ``integers(0, n)`` draw, or one ``random()`` draw when ``cdf`` is given).
+        options: The options.
+        cdf: Cumulative probabilities normalised to end at 1 (see :func:`_cdf`), or None for uniform.
+    """
+    if cdf is None:
+        return options[int(rng.integers(0, len(options)))]
+    return options[bisect.bisect_right(cdf, rng.random())]
+
+
+def _cdf(p: Sequence[float]) -> tuple[float, ...]:
+    """Cumulative probabilities exactly as ``Generator.choice`` computes them."""
+    c = np.asarray(p, np.float64).cumsum()
+    c /= c[-1]
+    return tuple(c.tolist())
+
+
+_SIGNS = (-1.0, 1.0)
+_FRONTAGE_KINDS = ("building", "wall", "fence", "hedge", "park")
+_FRONTAGE_CDF = {True: _cdf([0.78, 0.07, 0.05, 0.04, 0.06]), False: _cdf([0.4, 0.12, 0.16, 0.12, 0.2])}
+_PLATE_SHAPES = ("circle", "circle", "triangle", "square", "octagon", "diamond", "rect", "triangle_down")
 
 
 def person_params(rng: np.random.Generator, child: bool = False) -> dict:
     """Appearance of a person."""
     return {
         "height": float(rng.uniform(1.1, 1.4) if child else rng.uniform(1.58, 1.95)),
-        "top": _pick(rng, _CLOTHES), "bottom": _pick(rng, _CLOTHES[[0, 3, 4, 9, 7]]),
-        "skin": _pick(rng, _SKIN, 0.05), "hair": _pick(rng, _CLOTHES[[0, 7, 9, 5]]),
-        "bag": _pick(rng, _CLOTHES) if rng.random() < 0.3 else None,
+        "top": _pick(rng, _CLOTHES_ROWS), "bottom": _pick(rng, _BOTTOM_ROWS),
+        "skin": _pick(rng, _SKIN_ROWS, 0.05), "hair": _pick(rng, _HAIR_ROWS),
+        "bag": _pick(rng, _CLOTHES_ROWS) if rng.random() < 0.3 else None,
     }
 
 
 def rider_params(rng: np.random.Generator, vehicle: str) -> dict:
     """Appearance of a rider with their bicycle/motorcycle."""
     p = person_params(rng)
-    p.update(vehicle=vehicle, frame=_pick(rng, _CAR_COLOURS), helmet=_pick(rng, _CAR_COLOURS), flip=bool(rng.random() < 0.5))
+    p.update(vehicle=vehicle, frame=_pick(rng, _CAR_ROWS), helmet=_pick(rng, _CAR_ROWS), flip=bool(rng.random() < 0.5))
     return p
 
 
@@ -66,16 +112,16 @@ def vehicle_params(rng: np.random.Generator, kind: str) -> dict:
     """Dimensions and colours of a vehicle of ``kind``."""
     if kind == "car":
         return {"width": float(rng.uniform(1.7, 1.95)), "length": float(rng.uniform(3.8, 4.9)),
-                "height": float(rng.uniform(1.4, 1.75)), "colour": _pick(rng, _CAR_COLOURS),
+                "height": float(rng.uniform(1.4, 1.75)), "colour": _pick(rng, _CAR_ROWS),
                 "cabin_inset": float(rng.uniform(0.15, 0.28))}
     if kind == "truck":
         return {"width": 2.45, "length": float(rng.uniform(7.0, 10.0)), "height": float(rng.uniform(3.2, 3.9)),
-                "colour": _pick(rng, _CAR_COLOURS), "cargo": _colour(rng, 150, 235, 0.15)}
+                "colour": _pick(rng, _CAR_ROWS), "cargo": _colour(rng, 150, 235, 0.15)}
     if kind == "bus":
         return {"width": 2.55, "length": float(rng.uniform(11.0, 13.0)), "height": float(rng.uniform(3.0, 3.3)),
-                "colour": _pick(rng, np.array([(230, 200, 30), (200, 30, 30), (30, 90, 170), (240, 240, 240), (40, 140, 60)], float))}
+                "colour": _pick(rng, _BUS_ROWS)}
     return {"width": 2.6, "length": float(rng.uniform(26.0, 36.0)), "height": 3.4,
-            "colour": _pick(rng, np.array([(220, 220, 215), (200, 40, 40), (240, 200, 40), (60, 120, 180)], float))}
+            "colour": _pick(rng, _TRAIN_ROWS)}
 
 
 @dataclass(frozen=True)
@@ -134,12 +180,17 @@ def sample_street(rng: np.random.Generator) -> Street:
 
 @dataclass
 class Item:
-    """One static or to-and-fro item of a chunk: ``kind`` + parameters."""
+    """One static or to-and-fro item of a chunk: ``kind`` + parameters.
+
+    ``built`` memoises what the renderer builds from the item alone (e.g. its shapes per level
+    of detail), so a drive past it builds them once; it is not part of the item's value.
+    """
 
     kind: str
     x: float
     z: float
     p: dict
+    built: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class StreetWorld:
@@ -247,8 +298,7 @@ class StreetWorld:
         st = self.street
         xf = st.frontage(side)
         z = z0
-        kinds = ["building", "wall", "fence", "hedge", "park"]
-        probs = [0.78, 0.07, 0.05, 0.04, 0.06] if st.urban else [0.4, 0.12, 0.16, 0.12, 0.2]
+        cdf = _FRONTAGE_CDF[st.urban]
         while z < z1:
             length = float(rng.uniform(8.0, 30.0))
             za, zb = z, min(z + length, z1 + 0.02)
@@ -260,7 +310,7 @@ class StreetWorld:
                     za = inter[1]
                 else:
                     continue
-            kind = str(rng.choice(kinds, p=probs))
+            kind = _choose(rng, _FRONTAGE_KINDS, cdf)
             setback = float(rng.uniform(0, 4.0)) if rng.random() < 0.4 else 0.0
             x = xf + side * setback
             if setback > 0 or kind in ("park", "fence", "hedge"):
@@ -316,7 +366,7 @@ class StreetWorld:
     def _sign_params(self, rng: np.random.Generator) -> dict:
         plates = []
         for _ in range(1 if rng.random() < 0.7 else 2):
-            shape = str(rng.choice(["circle", "circle", "triangle", "square", "octagon", "diamond", "rect", "triangle_down"]))
+            shape = _choose(rng, _PLATE_SHAPES)
             size = float(rng.uniform(0.3, 0.45))
             if shape == "circle":
                 cols = ((200.0, 20.0, 25.0), (245.0, 245.0, 245.0)) if rng.random() < 0.6 else ((20.0, 70.0, 170.0), (20.0, 70.0, 170.0))
@@ -365,7 +415,7 @@ class StreetWorld:
         for _ in range(n_people):
             zp = z0 + float(rng.uniform(0, CHUNK))
             items.append(Item("person", float(rng.uniform(*sorted((xk + side * 0.4, xf - side * 0.4)))) if sw > 1.0 else xk, zp, {
-                **person_params(rng, child=bool(rng.random() < 0.12)), "speed": float(rng.uniform(0.7, 1.6)) * float(rng.choice([-1, 1])),
+                **person_params(rng, child=bool(rng.random() < 0.12)), "speed": float(rng.uniform(0.7, 1.6)) * _choose(rng, _SIGNS),
                 "range": float(rng.uniform(3, 20)), "t0": float(rng.uniform(0, 100)), "standing": bool(rng.random() < 0.25)}))
         for _ in range(int(rng.integers(0, 3))):
             zb = z0 + float(rng.uniform(0, CHUNK))
@@ -409,13 +459,13 @@ class StreetWorld:
         for _ in range(int(rng.integers(0, 5))):
             z = float(rng.uniform(inter[0] - 3.5, inter[0] - 0.5))
             items.append(Item("crosser", float(rng.uniform(st.road_left, st.road_right)), z, {
-                **person_params(rng), "speed": float(rng.uniform(0.8, 1.5)) * float(rng.choice([-1, 1])),
+                **person_params(rng), "speed": float(rng.uniform(0.8, 1.5)) * _choose(rng, _SIGNS),
                 "t0": float(rng.uniform(0, 100))}))
         if rng.random() < 0.5:
             kind = "bicycle" if rng.random() < 0.6 else "motorcycle"
             z = float(rng.uniform(inter[0] + 1, inter[1] - 1))
             items.append(Item("cross_rider", float(rng.uniform(-30, 30)), z, {**rider_params(rng, kind),
-                                                                            "speed": float(rng.uniform(3, 8)) * float(rng.choice([-1, 1]))}))
+                                                                            "speed": float(rng.uniform(3, 8)) * _choose(rng, _SIGNS)}))
 
 
 def triangle_wave(t: float) -> float:

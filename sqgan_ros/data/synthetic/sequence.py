@@ -9,14 +9,18 @@ drives, pedestrians walk. Every frame is a pure function of ``(seed, size, speed
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
 from sqgan_ros.data.synthetic import objects as ob
 from sqgan_ros.data.synthetic.geometry import Camera, SceneObject, Shape
 from sqgan_ros.data.synthetic.painter import Look, paint, sample_look
-from sqgan_ros.data.synthetic.scene import CHUNK, StreetWorld, triangle_wave, walk_position
+from sqgan_ros.data.synthetic.scene import CHUNK, Item, StreetWorld, triangle_wave, walk_position
 from sqgan_ros.data.synthetic.textures import Material
+
+T = TypeVar("T")
 
 FAR = 200.0  # metres of street rendered ahead of the camera
 BACKDROP = 215.0
@@ -203,7 +207,7 @@ class StreetSequence:
             g.append(ob.ground_quad(x, x + 0.5, z0, z1, ob.ROAD, st.mark_colour, Material.ASPHALT, 0.05))
             x += 1.0
 
-    def _item(self, it, cam: Camera, cam_pos: tuple, t: float, g: list[Shape]) -> SceneObject | None:
+    def _item(self, it: Item, cam: Camera, cam_pos: tuple, t: float, g: list[Shape]) -> SceneObject | None:
         kind, p = it.kind, it.p
         if kind == "crosswalk":
             if p["z1"] > cam.z - 2 and it.z < cam.z + 120:
@@ -224,10 +228,13 @@ class StreetSequence:
         if kind in ("building", "wall", "fence", "hedge"):
             if p["z1"] < cam.z or it.z > cam.z + FAR:
                 return None
+            end_wall = cam.z < it.z
             if kind == "building":
-                return ob.building(p["side"], it.x, it.z, p["z1"], p, cam.z)
+                shapes = _built(it, end_wall, lambda: ob.building_shapes(p["side"], it.x, it.z, p["z1"], p, end_wall))
+                return SceneObject(2, max(it.z, cam.z), shapes)
             if kind == "wall":
-                return ob.wall(p["side"], it.x, it.z, p["z1"], p, cam.z)
+                shapes = _built(it, end_wall, lambda: ob.wall_shapes(p["side"], it.x, it.z, p["z1"], p, end_wall))
+                return SceneObject(2, max(it.z, cam.z) - 0.01, shapes)
             if kind == "fence":
                 return ob.fence(p["side"], it.x, it.z, p["z1"], p, cam.z, lod_far=self._lod(max(it.z - cam.z, 1.0)) > 0)
             return ob.hedge(p["side"], it.x, it.z, p["z1"], p, cam_pos)
@@ -253,18 +260,9 @@ class StreetSequence:
         if not self._visible(cam, x, z):
             return None
         lod = self._lod(z - cam.z)
-        if kind == "tree":
-            return ob.tree(x, z, p, lod)
-        if kind == "lamp":
-            return ob.street_lamp(x, z, p, p["towards"], lod)
-        if kind == "sign":
-            return ob.sign_post(x, z, p, p["facing"], lod)
-        if kind == "signal":
-            return ob.traffic_light_pole(x, z, p, p["facing"], lod)
-        if kind == "overhead":
-            return ob.overhead_signal(x, z, p, p["heads"], True, lod)
-        if kind == "parked_two_wheeler":
-            return ob.parked_two_wheeler(x, z, p, lod)
+        build = _STATIC_BUILDERS.get(kind)
+        if build is not None:  # a pure function of the item and its level of detail
+            return _built(it, lod, lambda: build(x, z, p, lod))
         if kind == "parked":
             vp = p["p"]
             if z + vp["length"] < cam.z:
@@ -283,6 +281,27 @@ class StreetSequence:
             return ob.rider_object(x, max(z, cam.z + 0.5), p, False, False, lod)
         g.append(ob.vehicle_shadow(x, z, p["width"], length, tuple(c * 0.45 for c in self.world.street.road_colour)))
         return ob.vehicle_object(kind, x, z, p, cam_pos, a["towards"], lod)
+
+
+_STATIC_BUILDERS: dict[str, Callable[[float, float, dict, int], SceneObject]] = {
+    "tree": ob.tree,
+    "lamp": lambda x, z, p, lod: ob.street_lamp(x, z, p, p["towards"], lod),
+    "sign": lambda x, z, p, lod: ob.sign_post(x, z, p, p["facing"], lod),
+    "signal": lambda x, z, p, lod: ob.traffic_light_pole(x, z, p, p["facing"], lod),
+    "overhead": lambda x, z, p, lod: ob.overhead_signal(x, z, p, p["heads"], True, lod),
+    "parked_two_wheeler": ob.parked_two_wheeler,
+}
+
+
+def _built(item: Item, key: object, build: Callable[[], T]) -> T:
+    """``build()`` memoised on ``item`` under ``key`` (what it builds depends on the item and key only).
+
+    The result is shared between frames, so it must not be modified (the painter only reads).
+    """
+    value = item.built.get(key)
+    if value is None:
+        value = item.built[key] = build()
+    return value
 
 
 def render_scene(seed: int, size: tuple[int, int] = (256, 512)) -> tuple[np.ndarray, np.ndarray]:
