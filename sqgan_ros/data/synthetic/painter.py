@@ -157,6 +157,18 @@ def shade(img: np.ndarray, alpha: np.ndarray, look: Look) -> np.ndarray:
 
 def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, cam: Camera,
                   bbox: tuple[int, int, int, int]) -> None:
+    """Warp ``shape``'s facade texture onto the pixels of ``img`` where ``idmap == sid``.
+
+    Only the bounding box of the visible pixels (within ``bbox``) is warped; nothing is done
+    when the face is fully hidden.
+    """
+    x0, y0, x1, y1 = bbox
+    mask = idmap[y0:y1, x0:x1] == sid
+    rx, ry, rw, rh = cv2.boundingRect(mask.view(np.uint8))
+    if rw == 0 or rh == 0:
+        return
+    mask = mask[ry:ry + rh, rx:rx + rw]
+    x0, y0 = x0 + rx, y0 + ry
     tex, origin, axis_s, axis_t, ms, mt, off_px = shape.texture
     th = tex.shape[0]
     cam_o = cam.to_camera(origin[None])[0]
@@ -175,7 +187,6 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
             return
     world = np.stack([origin + s0 * axis_s, origin + s1 * axis_s, origin + s1 * axis_s + axis_t, origin + s0 * axis_s + axis_t])
     dst = cam.project_camera(cam.to_camera(world))
-    x0, y0, x1, y1 = bbox
     dst -= (x0, y0)
     px_per_m = float(PIXELS_PER_METRE)
     scale_t = min(1.0, (th - 1) / (mt * px_per_m))
@@ -183,11 +194,9 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
                     [off_px + s1 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t],
                     [off_px + s0 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t]], np.float32)
     hmat = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    roi_w, roi_h = x1 - x0, y1 - y0
-    warped = cv2.warpPerspective(tex, hmat, (roi_w, roi_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    mask = idmap[y0:y1, x0:x1] == sid
+    warped = cv2.warpPerspective(tex, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
     tint = np.asarray(shape.colour, np.float32)
-    np.multiply(warped, tint, out=img[y0:y1, x0:x1], where=mask[..., None])
+    np.multiply(warped, tint, out=img[y0:y0 + rh, x0:x0 + rw], where=mask[..., None])
 
 
 def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: Look,
