@@ -58,7 +58,7 @@ def wire(coded) -> tuple[FrameHeader, object]:
 
 def test_inter_update_round_trip_is_exact_in_symbols() -> None:
     scene = Scene(0)
-    tx = VideoTransmitter(VideoConfig(refresh_fraction=0.0, scene_cut_fraction=1.0),
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, refresh_fraction=0.0, scene_cut_fraction=1.0),
                           first_frame_id=7)
     rx = VideoReceiver()
     for i in range(6):
@@ -77,7 +77,7 @@ def test_inter_update_round_trip_is_exact_in_symbols() -> None:
 
 def test_inter_sends_only_changed_latents_in_priority_order() -> None:
     scene = Scene(1, changes=0)
-    tx = VideoTransmitter(VideoConfig(refresh_fraction=0.0, scene_cut_fraction=1.0),
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, refresh_fraction=0.0, scene_cut_fraction=1.0),
                           first_frame_id=0)
     tx.code(scene.analysis(), KeepRatios.both(0.5))
     assert tx.code(scene.analysis(), KeepRatios.both(0.5)).symbols.image.k == 0
@@ -95,7 +95,7 @@ def test_inter_sends_only_changed_latents_in_priority_order() -> None:
     coded = tx.code(scene.analysis(), KeepRatios.both(0.5))
     assert coded.reference_id == 2 and set(coded.symbols.image.positions) == {order[2]}
     # Without any acknowledgement the encoder predicts from the INTRA frame.
-    tx2 = VideoTransmitter(VideoConfig(refresh_fraction=0.0, scene_cut_fraction=1.0),
+    tx2 = VideoTransmitter(VideoConfig(change_threshold=0.0, refresh_fraction=0.0, scene_cut_fraction=1.0),
                            first_frame_id=0)
     tx2.code(Scene(1, changes=0).analysis(), KeepRatios.both(0.5))
     coded = tx2.code(scene.analysis(), KeepRatios.both(0.5))
@@ -104,7 +104,7 @@ def test_inter_sends_only_changed_latents_in_priority_order() -> None:
 
 def test_class_weights_refresh_weighted_classes_first() -> None:
     scene = Scene(2, changes=0)
-    tx = VideoTransmitter(VideoConfig(refresh_fraction=0.0, scene_cut_fraction=1.0),
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, refresh_fraction=0.0, scene_cut_fraction=1.0),
                           first_frame_id=0)
     tx.code(scene.analysis(), KeepRatios.both(1.0))
     ana = scene.analysis()
@@ -123,7 +123,7 @@ def test_class_weights_refresh_weighted_classes_first() -> None:
 
 def test_static_scene_inter_bits_far_below_intra() -> None:
     scene = Scene(3, changes=0)
-    tx = VideoTransmitter(VideoConfig(refresh_fraction=0.02), first_frame_id=0)
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, refresh_fraction=0.02), first_frame_id=0)
     empty = BranchSymbols(GRID, [], [])
     payload_bytes = []
     for _ in range(6):
@@ -151,7 +151,7 @@ def test_rolling_refresh_windows_cover_the_grid() -> None:
 def test_late_joiner_gets_a_full_picture_within_the_refresh_bound(feedback: bool) -> None:
     interval, fraction = 10, 0.1
     scene = Scene(4, changes=1)
-    cfg = VideoConfig(intra_interval=interval, refresh_fraction=fraction, feedback=feedback,
+    cfg = VideoConfig(change_threshold=0.0, intra_interval=interval, refresh_fraction=fraction, feedback=feedback,
                       max_reference_age=5, history=8, scene_cut_fraction=1.0)
     tx = VideoTransmitter(cfg, first_frame_id=2**32 - 3)  # also crosses the uint32 wrap
     first_rx = VideoReceiver(8)
@@ -183,7 +183,7 @@ def test_late_joiner_gets_a_full_picture_within_the_refresh_bound(feedback: bool
 
 def test_one_way_stream_decodes_under_loss_and_never_references_unconfirmed_inter() -> None:
     scene = Scene(5)
-    tx = VideoTransmitter(VideoConfig(intra_interval=5, feedback=False, scene_cut_fraction=1.0),
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, intra_interval=5, feedback=False, scene_cut_fraction=1.0),
                           first_frame_id=0)
     rx = VideoReceiver()
     decoded = 0
@@ -205,7 +205,7 @@ def test_one_way_stream_decodes_under_loss_and_never_references_unconfirmed_inte
 
 def test_decoder_refuses_unknown_reference_then_recovers() -> None:
     scene = Scene(6)
-    tx = VideoTransmitter(VideoConfig(scene_cut_fraction=1.0), first_frame_id=100)
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, scene_cut_fraction=1.0), first_frame_id=100)
     rx = VideoReceiver()
     intra = tx.code(scene.step(), KeepRatios.both(0.25))
     inter = tx.code(scene.step(), KeepRatios.both(0.25))
@@ -220,7 +220,7 @@ def test_decoder_refuses_unknown_reference_then_recovers() -> None:
 
 def test_stale_acknowledgements_trigger_a_resync_intra() -> None:
     scene = Scene(7)
-    tx = VideoTransmitter(VideoConfig(intra_interval=0, max_reference_age=4, history=8,
+    tx = VideoTransmitter(VideoConfig(change_threshold=0.0, intra_interval=0, max_reference_age=4, history=8,
                                       scene_cut_fraction=1.0), first_frame_id=0)
     tx.code(scene.step(), KeepRatios.both(0.25))
     tx.acknowledge(0)
@@ -237,7 +237,7 @@ def test_decoder_state_matches_encoder_under_loss_and_reordering(
         seed: int, loss: float, feedback: bool, delay: int, shuffle: int) -> None:
     rng = np.random.default_rng(seed)
     scene = Scene(seed, changes=int(rng.integers(0, 6)))
-    cfg = VideoConfig(intra_interval=int(rng.integers(3, 12)), refresh_fraction=0.05,
+    cfg = VideoConfig(change_threshold=0.0, intra_interval=int(rng.integers(3, 12)), refresh_fraction=0.05,
                       feedback=feedback, max_reference_age=6, history=8,
                       scene_cut_fraction=float(rng.choice([0.1, 1.0])))
     tx = VideoTransmitter(cfg, first_frame_id=int(rng.integers(0, 2**32)))
@@ -269,3 +269,31 @@ def test_decoder_state_matches_encoder_under_loss_and_reordering(
             acks.append((t + delay, rx.ack().last_decoded_frame_id))
     assert accepted > 0 or loss > 0.3
     assert rx.refused + accepted <= 40
+
+
+def _one_cell_reference(index: int) -> ReferenceState:
+    symbols = BranchSymbols((1, 2), np.array([0, 1]), np.array([index, index]))
+    return ReferenceState.from_intra(0, FrameSymbols(symbols, symbols)).branch("image")
+
+
+def test_a_latent_flipping_between_two_codewords_is_not_stale_but_a_moved_one_is() -> None:
+    from sqgan_ros.video.selection import stale_latents
+    book = torch.tensor([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])  # RMS norm ~4.1
+    reference = _one_cell_reference(0)
+    # cell 0: z sits between codewords 0 and 1 and now rounds to 1 (noise); cell 1: z moved to 2
+    latents = torch.tensor([[0.55, 0.0], [5.0, 4.8]])
+    current = np.array([1, 2])
+    assert stale_latents(current, reference).tolist() == [True, True]  # any index change
+    assert stale_latents(current, reference, book, 0.2, latents).tolist() == [False, True]
+    # without the latents only the codewords count: 0 and 1 are 1.0 > 0.2 * RMS apart
+    assert stale_latents(current, reference, book, 0.2).tolist() == [True, True]
+    on_codeword = torch.tensor([[1.0, 0.0], [5.0, 4.8]])  # cell 0: z right on codeword 1
+    assert stale_latents(current, reference, book, 0.2, on_codeword).tolist() == [True, True]
+    with pytest.raises(ValueError, match="latents must have shape"):
+        stale_latents(current, reference, book, 0.2, latents[:1])
+
+
+def test_default_video_config_skips_by_distance_and_needs_the_codebooks() -> None:
+    assert VideoConfig().change_threshold > 0
+    with pytest.raises(ValueError, match="needs the codebooks"):
+        VideoTransmitter(VideoConfig(), first_frame_id=0)

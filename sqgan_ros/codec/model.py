@@ -111,12 +111,16 @@ class BranchAnalysis:
         indices: codebook index of every latent ``[B, N]`` (int64).
         class_fractions: fraction of each class's pixels under each latent ``[B, 20, N]``.
         grid: latent grid (h, w).
+        latents: the projected latents before quantization ``[B, N, D]`` (float32), or None;
+            INTER frames use them to tell a real change from a latent that merely crossed a
+            codebook cell boundary.
     """
 
     scores: torch.Tensor
     indices: torch.Tensor
     class_fractions: torch.Tensor
     grid: tuple[int, int]
+    latents: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -227,7 +231,7 @@ class _Branch(nn.Module):
         b, n, d = z.shape
         indices = self.quantizer.nearest(z.reshape(b * n, d)).reshape(b, n)
         fractions = cond.at(grid).flatten(2)
-        return BranchAnalysis(scores, indices, fractions, grid)
+        return BranchAnalysis(scores, indices, fractions, grid, z)
 
     def synthesise_from_indices(self, indices: torch.Tensor, keep_mask: torch.Tensor,
                                 grid: tuple[int, int], cond: ConditionPyramid | None = None) -> torch.Tensor:

@@ -81,6 +81,7 @@ class EncoderNode(Node):
             self._encoder = VideoEncoder(model_path, VideoConfig(
                 intra_interval=int(self._values["intra_interval"]),
                 refresh_fraction=float(self._values["refresh_fraction"]),
+                change_threshold=float(self._values["change_threshold"]),
                 max_reference_age=age, history=max(32, age + 1)),
                 device=str(self._values["device"]), precision=str(self._values["precision"]))
         else:
@@ -371,6 +372,9 @@ def _video_specs() -> dict:
                   "acknowledgements stop)", read_only=True, low=0, high=100000),
         ParamSpec("refresh_fraction", 0.02, "share of latents re-sent per frame in a rolling "
                   "window", read_only=True, low=0.0, high=1.0),
+        ParamSpec("change_threshold", 0.4, "a held latent is re-sent only when keeping it costs "
+                  "more than this fraction of the RMS codeword norm (0: on any index change)",
+                  read_only=True, low=0.0, high=100.0),
         ParamSpec("ack_timeout_frames", 20, "an acknowledgement older than this many frames is "
                   "stale: resync with an INTRA frame", read_only=True, low=1, high=1000),
         ParamSpec("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable)",

@@ -190,7 +190,8 @@ def _row(analysis: FrameAnalysis, row: int) -> FrameAnalysis:
     if b == 1:
         return analysis
     pick = [type(analysis.semantic)(a.scores[row:row + 1], a.indices[row:row + 1],
-                                    a.class_fractions[row:row + 1], a.grid)
+                                    a.class_fractions[row:row + 1], a.grid,
+                                    None if a.latents is None else a.latents[row:row + 1])
             for a in (analysis.semantic, analysis.image)]
     return FrameAnalysis(*pick)
 

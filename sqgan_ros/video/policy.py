@@ -45,9 +45,12 @@ class VideoConfig:
         refresh_fraction: fraction of each branch's latents re-sent per frame in a rolling
             window (when they differ from the reference at all), in [0, 1]: every latent is then
             exact at most ``ceil(1 / refresh_fraction)`` frames after an INTRA it follows.
-        change_threshold: a latent the reference holds counts as changed when the distance
-            between its new and its reference codeword exceeds this fraction of the codebook's
-            RMS codeword norm (0: any index change), >= 0.
+        change_threshold: a latent the reference holds counts as changed when keeping its
+            reference codeword costs more than this fraction of the codebook's RMS codeword norm
+            in distance to the new unquantized latent (0: any index change), >= 0; see
+            ``selection.stale_latents``. 0.4 measured on the default model: vtest at 10 fps,
+            keep 0.25, 2.4x fewer bits than index-change skipping at the same LPIPS; on a
+            moving synthetic street no LPIPS loss.
         feedback: use FrameAck acknowledgements when they arrive.
         max_reference_age: an acknowledgement older than this many frames is stale (the
             decoder stopped confirming): resync with an INTRA frame. Must be < ``history``.
@@ -60,7 +63,7 @@ class VideoConfig:
 
     intra_interval: int = 50
     refresh_fraction: float = 0.02
-    change_threshold: float = 0.0
+    change_threshold: float = 0.4
     feedback: bool = True
     max_reference_age: int = 20
     history: int = 32

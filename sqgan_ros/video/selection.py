@@ -54,14 +54,25 @@ def priority_order(scores: torch.Tensor, class_fractions: torch.Tensor | None = 
 
 
 def stale_latents(current: np.ndarray, reference: BranchState, codebook: torch.Tensor | None = None,
-                  change_threshold: float = 0.0) -> np.ndarray:
+                  change_threshold: float = 0.0, latents: torch.Tensor | None = None) -> np.ndarray:
     """Bool ``(N,)``: latents whose reference value is missing or differs from ``current``.
+
+    With ``change_threshold > 0`` a held latent whose index changed is stale only when the change
+    matters, in units of the codebook's RMS codeword norm ``rms``:
+
+    * with ``latents`` (the unquantized latents ``z``): when keeping the reference codeword costs
+      more than ``change_threshold * rms`` of extra distance to ``z``,
+      ``|z - e_ref| - |z - e_cur| > change_threshold * rms``. A latent that sits between two
+      codewords and flips between them from frame to frame (sensor noise, compression of the
+      camera stream) then stays put, while a latent that really moved is updated;
+    * without: when the two codewords are more than ``change_threshold * rms`` apart.
 
     Args:
         current: int64 ``(N,)`` codebook indices of the current frame.
         reference: the reference state.
         codebook: ``(K, D)`` codewords (needed when ``change_threshold > 0``).
-        change_threshold: relative codeword distance below which a changed index is not stale.
+        change_threshold: relative distance below which a changed index is not stale.
+        latents: ``(N, D)`` unquantized latents of the current frame, or None.
     """
     current = np.asarray(current, dtype=np.int64)
     if current.shape != (reference.num_cells,):
@@ -74,8 +85,16 @@ def stale_latents(current: np.ndarray, reference: BranchState, codebook: torch.T
         book = codebook.detach().float().cpu()
         rms = float(book.pow(2).sum(dim=1).mean().sqrt())
         where = np.flatnonzero(differs & reference.known)
-        dist = (book[torch.from_numpy(current[where])]
-                - book[torch.from_numpy(reference.indices[where])]).norm(dim=1).numpy()
+        cur = book[torch.from_numpy(current[where])]
+        ref = book[torch.from_numpy(reference.indices[where])]
+        if latents is not None:
+            if latents.shape != (reference.num_cells, book.shape[1]):
+                raise ValueError(f"latents must have shape ({reference.num_cells}, {book.shape[1]}), "
+                                 f"got {tuple(latents.shape)}")
+            z = latents.detach().float().cpu()[torch.from_numpy(where)]
+            dist = ((z - ref).norm(dim=1) - (z - cur).norm(dim=1)).numpy()
+        else:
+            dist = (cur - ref).norm(dim=1).numpy()
         differs[where] = dist > change_threshold * rms
     return ~reference.known | differs
 
@@ -137,7 +156,8 @@ def select_updates(analysis: BranchAnalysis, row: int, reference: BranchState, k
     if isinstance(k, bool) or not isinstance(k, int) or k < 0:
         raise ValueError(f"k must be an int >= 0, got {k!r}")
     current = analysis.indices[row].cpu().numpy().astype(np.int64)
-    stale = stale_latents(current, reference, codebook, change_threshold)
+    latents = None if analysis.latents is None else analysis.latents[row]
+    stale = stale_latents(current, reference, codebook, change_threshold, latents)
     if refresh is None:
         forced = np.zeros_like(stale)
     else:
