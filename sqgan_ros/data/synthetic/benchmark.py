@@ -1,10 +1,14 @@
 """Speed of the synthetic street generator: process CPU time per frame.
 
-Run ``python -m sqgan_ros.data.synthetic.benchmark [--size 256 512] [--frames 20]``. Reports,
-per frame, the process CPU time (robust on a shared machine; set ``OMP_NUM_THREADS=1`` for a
-single-core figure) and the wall time, for independent scenes (``render_scene(seed)``: a new
-world each time, as a training pool uses it) and for consecutive frames of one drive
-(``StreetSequence.render(i)``: the world's chunks are reused).
+Run ``python -m sqgan_ros.data.synthetic.benchmark [--size 256 512] [--frames 20] [--threads 1]``.
+Reports, per frame, the process CPU time (robust on a shared machine) and the wall time, for
+independent scenes (``render_scene(seed)``: a new world each time, as a training pool uses it)
+and for consecutive frames of one drive (``StreetSequence.render(i)``: the world's chunks and
+the shapes of its static items are reused).
+
+``--threads`` sets OpenCV's thread count (``cv2.setNumThreads``) for the run; the default 1 gives
+the single-core figure (OpenCV's worker pool otherwise adds about 10 ms of CPU time per frame
+at 256x512 on a 2-core machine for no wall-time gain). Set ``OMP_NUM_THREADS=1`` as well.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+
+import cv2
 
 from sqgan_ros.data.synthetic.sequence import StreetSequence, render_scene
 
@@ -38,7 +44,7 @@ def run(size: tuple[int, int], frames: int, seed: int = 0) -> str:
     rows = [("render_scene(seed)", _per_frame(lambda i: render_scene(seed + i, size), frames)),
             ("StreetSequence.render(i)", _per_frame(sequence.render, frames))]
     load = " ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-    lines = [f"size {size[0]}x{size[1]}  frames {frames}  OMP_NUM_THREADS "
+    lines = [f"size {size[0]}x{size[1]}  frames {frames}  OpenCV threads {cv2.getNumThreads()}  OMP_NUM_THREADS "
              f"{os.environ.get('OMP_NUM_THREADS', 'unset')}  load average {load}",
              "                            CPU ms/frame  frames/CPU-s  wall ms/frame"]
     for name, (cpu_ms, wall_ms) in rows:
@@ -52,10 +58,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, nargs=2, default=[256, 512], metavar=("H", "W"))
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="OpenCV threads during the run (default 1: single-core CPU time)")
     args = parser.parse_args(argv)
     if args.frames < 1:
         parser.error("--frames must be >= 1")
-    print(run((args.size[0], args.size[1]), args.frames, args.seed))
+    if args.threads < 1:
+        parser.error("--threads must be >= 1")
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(args.threads)
+    try:
+        print(run((args.size[0], args.size[1]), args.frames, args.seed))
+    finally:
+        cv2.setNumThreads(previous)
     return 0
 
 

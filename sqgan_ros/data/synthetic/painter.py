@@ -114,17 +114,30 @@ class _Grid:
         return grid
 
 
+def _channels3(plane: np.ndarray) -> np.ndarray:
+    """A (H, W) plane repeated into a contiguous (H, W, 3) image (for OpenCV's per-pixel ops)."""
+    return cv2.merge((plane, plane, plane))
+
+
 def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, oy: int) -> np.ndarray:
-    """Sky gradient with clouds for the top ``size[0]`` rows of the frame."""
+    """Sky gradient with clouds for the top ``size[0]`` rows of the frame.
+
+    Per channel c: ``gradient_c(row) * (1 - cover) + cloud * cover``, computed plane by plane
+    (row-wise broadcasting is fast; broadcasting over the 3 interleaved channels is not).
+    """
     h, w = size
-    t = np.clip((cam.cy - grid.rows[:h]) / max(cam.cy, 1.0), 0.0, 1.0)[:, None, None] ** 0.7
+    t = np.clip((cam.cy - grid.rows[:h]) / max(cam.cy, 1.0), 0.0, 1.0)[:, None] ** 0.7
     zen = np.array(look.zenith, np.float32)
     hor = np.array(look.horizon, np.float32)
-    sky = hor + (zen - hor) * t
     cloud = grid.clouds[oy:oy + h, ox:ox + w]
-    cover = np.clip((cloud - (1.0 - 2.0 * look.clouds) * 0.6) * 2.5, 0.0, 1.0)[..., None]
-    cloud_col = np.float32(235 - 60 * look.overcast)
-    return (sky * (1 - cover) + cloud_col * cover).astype(np.float32)
+    cover = np.clip((cloud - (1.0 - 2.0 * look.clouds) * 0.6) * 2.5, 0.0, 1.0).astype(np.float32)
+    clear = np.float32(1.0) - cover
+    cloudy = cover * np.float32(235 - 60 * look.overcast)
+    planes = []
+    for c in range(3):
+        gradient = (hor[c] + (zen[c] - hor[c]) * t).astype(np.float32)
+        planes.append(gradient * clear + cloudy)
+    return cv2.merge(planes)
 
 
 def _colour_map(look: Look) -> np.ndarray:
@@ -150,17 +163,30 @@ def shade(img: np.ndarray, alpha: np.ndarray, look: Look) -> np.ndarray:
     """
     colour_map = _colour_map(look)
     out = cv2.transform(img, colour_map)
-    fog = colour_map @ np.asarray(look.fog_colour, np.float32)
-    out += (fog - out) * alpha[..., None]
+    fog = (*(colour_map @ np.asarray(look.fog_colour, np.float32)).tolist(), 0.0)
+    # out + (fog - out) * a == (out - fog) * (1 - a) + fog, with per-channel scalars in OpenCV
+    cv2.subtract(out, fog, dst=out)
+    cv2.multiply(out, _channels3(np.float32(1.0) - alpha), dst=out)
+    cv2.add(out, fog, dst=out)
     return out
 
 
 def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, cam: Camera,
-                  bbox: tuple[int, int, int, int]) -> None:
+                  bbox: tuple[int, int, int, int], corners: np.ndarray | None = None) -> None:
     """Warp ``shape``'s facade texture onto the pixels of ``img`` where ``idmap == sid``.
 
     Only the bounding box of the visible pixels (within ``bbox``) is warped; nothing is done
     when the face is fully hidden.
+
+    Args:
+        img: float32 RGB image, written where ``idmap == sid``.
+        idmap: Shape-id map.
+        sid: The shape's id.
+        shape: A shape with a ``texture``.
+        cam: The camera.
+        bbox: (x0, y0, x1, y1) pixel box that holds the shape.
+        corners: The pixel coordinates (4, 2) of the shape's vertices when the whole quad is in
+            front of the camera (they are the texture's corners); None to project them here.
     """
     x0, y0, x1, y1 = bbox
     mask = idmap[y0:y1, x0:x1] == sid
@@ -169,8 +195,10 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
         return
     mask = mask[ry:ry + rh, rx:rx + rw]
     x0, y0 = x0 + rx, y0 + ry
-    tex, origin, axis_s, axis_t, ms, mt, off_px = shape.texture
-    th = tex.shape[0]
+    if corners is not None:
+        _warp_into(img, mask, (x0, y0), shape, corners - (x0, y0), 0.0, 1.0)
+        return
+    origin, axis_s, axis_t = shape.texture[1:4]
     cam_o = cam.to_camera(origin[None])[0]
     cam_s = cam.to_camera((origin + axis_s)[None])[0] - cam_o
     zs = [cam_o[2], cam_o[2] + cam_s[2]]
@@ -188,6 +216,25 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
     world = np.stack([origin + s0 * axis_s, origin + s1 * axis_s, origin + s1 * axis_s + axis_t, origin + s0 * axis_s + axis_t])
     dst = cam.project_camera(cam.to_camera(world))
     dst -= (x0, y0)
+    _warp_into(img, mask, (x0, y0), shape, dst, s0, s1)
+
+
+def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], shape: Shape, dst: np.ndarray,
+               s0: float, s1: float) -> None:
+    """Warp the part ``s0..s1`` (along its first axis) of ``shape``'s texture to the pixel quad ``dst``.
+
+    Args:
+        img: float32 RGB image.
+        mask: Where to write, (h, w) bool, placed at ``origin_px`` (x, y) in ``img``.
+        origin_px: Top-left pixel of the mask in ``img``.
+        shape: The textured shape.
+        dst: (4, 2) pixel corners relative to ``origin_px``: (s0, 0), (s1, 0), (s1, 1), (s0, 1).
+        s0, s1: Kept part of the quad along its first axis.
+    """
+    tex, _, _, _, ms, mt, off_px = shape.texture
+    th = tex.shape[0]
+    x0, y0 = origin_px
+    rh, rw = mask.shape
     px_per_m = float(PIXELS_PER_METRE)
     scale_t = min(1.0, (th - 1) / (mt * px_per_m))
     src = np.array([[off_px + s0 * ms * px_per_m, th - 1], [off_px + s1 * ms * px_per_m, th - 1],
@@ -195,8 +242,8 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
                     [off_px + s0 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t]], np.float32)
     hmat = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     warped = cv2.warpPerspective(tex, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    tint = np.asarray(shape.colour, np.float32)
-    np.multiply(warped, tint, out=img[y0:y0 + rh, x0:x0 + rw], where=mask[..., None])
+    cv2.multiply(warped, (*shape.colour, 0.0), dst=warped)
+    cv2.copyTo(warped, mask.view(np.uint8), img[y0:y0 + rh, x0:x0 + rw])
 
 
 def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: Look,
@@ -233,7 +280,7 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         uv_all = cam.project_camera(allpts)
     ends = np.cumsum(counts)
     starts = ends - np.asarray(counts)
-    textured: list[tuple[int, Shape, tuple[int, int, int, int]]] = []
+    textured: list[tuple[int, Shape, tuple[int, int, int, int], np.ndarray | None]] = []
     if shapes:
         zmin = np.minimum.reduceat(zall, starts)
         zmean = np.add.reduceat(zall, starts) / np.asarray(counts)
@@ -271,11 +318,13 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         if shape.texture is not None:
             bbox = (max(0, int(umin) - 1), max(0, int(vmin) - 1), min(w, int(umax) + 2), min(h, int(vmax) + 2))
             if bbox[2] > bbox[0] and bbox[3] > bbox[1]:
-                textured.append((sid, shape, bbox))
+                first = starts_list[i]
+                in_front = not near[i] and min(zall[first], zall[first + 1]) >= NEAR + 0.05
+                textured.append((sid, shape, bbox, uv_all[first:first + 4] if in_front else None))
     labels = label_lut[idmap]
     img = np.take(colour_lut, idmap, axis=0)
-    for sid, shape, bbox in textured:
-        _warp_texture(img, idmap, sid, shape, cam, bbox)
+    for sid, shape, bbox, corners in textured:
+        _warp_texture(img, idmap, sid, shape, cam, bbox, corners)
     # screen-space detail
     ox, oy = int(rng.integers(0, w)), int(rng.integers(0, h))
     index = (mat_lut * grid.stride)[idmap]
@@ -285,14 +334,14 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
     gain = (amp_lut * np.float32(1 / 127.0))[idmap]
     gain *= detail
     gain += np.float32(1.0)
-    img *= gain[..., None]
+    cv2.multiply(img, _channels3(gain), dst=img)
     # sky (only the rows that hold some)
     sky_mask = idmap == 0
     sky_rows = np.flatnonzero(sky_mask.any(axis=1))
     if sky_rows.size:
         rows = int(sky_rows[-1]) + 1
         sky = _sky((rows, w), cam, look, grid, ox, oy)
-        np.copyto(img[:rows], sky, where=sky_mask[:rows, :, None])
+        cv2.copyTo(sky, sky_mask[:rows].view(np.uint8), img[:rows])
     # haze by distance: ground surfaces take their depth from the row
     with np.errstate(divide="ignore"):
         row_depth = np.where(grid.rows > cam.cy + 0.5, cam.focal * cam.height / np.maximum(grid.rows - cam.cy, 0.5), 1e4)
@@ -311,7 +360,7 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         slant = rng.normal(0.15, 0.05)
         for a, b, ln in zip(x0, y0, length):
             cv2.line(streaks, (int(a), int(b)), (int(a + slant * ln), int(b + ln)), 1.0, 1, cv2.LINE_AA)
-        img += (streaks * np.float32(60.0 * look.rain))[..., None]
+        cv2.add(img, _channels3(streaks * np.float32(60.0 * look.rain)), dst=img)
     if look.noise > 0:
-        img += (grid.sensor[oy:oy + h, ox:ox + w] * np.float32(look.noise))[..., None]
-    return np.clip(img, 0, 255).astype(np.uint8), labels
+        cv2.add(img, _channels3(grid.sensor[oy:oy + h, ox:ox + w] * np.float32(look.noise)), dst=img)
+    return np.clip(img, 0, 255, out=img).astype(np.uint8), labels
