@@ -91,14 +91,15 @@ def test_equal_quality_saving_interpolates_the_reference_curve() -> None:
 def test_evaluate_cli_on_a_tiny_model(model_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "video.json"
     code = evaluate_main(["--model", str(model_path), "--sources", "street", "--frames", "6",
-                          "--keep", "0.1,0.5", "--loss", "0,0.5", "--x265-kbps", "",
+                          "--keep", "0.1,0.5", "--loss", "0,0.5", "--x265-kbps", "", "--x264-kbps", "",
                           "--lpips", "none", "--threads", "1", "--out", str(out)])
     assert code == 0
     report = json.loads(out.read_text())
     names = {(s["name"], s["setting"], s["loss"]) for s in report["summary"]}
     assert ("intra", 0.1, 0.0) in names and ("inter-ack", 0.5, 0.5) in names
     for run in report["runs"]:
-        assert len(run["bits"]) == len(run["psnr"]) == 6
+        assert len(run["bits"]) == len(run["psnr"]) == len(run["important_psnr"]) == 6
+        assert 0.0 <= run["seg_miou"] <= 100.0  # street has ground truth; bundled segmenter
         assert run["frame_types"][0] == "I"
     by = {(s["name"], s["setting"], s["loss"]): s for s in report["summary"]}
     # INTER frames never cost more latents than the budget: at most the intra-only bits.

@@ -16,11 +16,14 @@ budget) it runs:
 * ``inter-oneway``: no feedback, references are the periodic INTRA frames;
 
 each at every loss rate (i.i.d. whole-frame loss, the same pattern for every codec; a viewer
-shows the last decoded frame when a frame is lost or refused), plus x265 (veryfast, zerolatency,
-GOP 20, no B-frames) at the given bitrates. It reports bits per frame, PSNR and LPIPS per frame,
-their means, and for each INTER run the bit saving against the intra-only curve at equal LPIPS
-(intra bits interpolated at the INTER run's mean LPIPS). Results go to a JSON file; a summary
-table is printed.
+shows the last decoded frame when a frame is lost or refused), plus x264 and x265 (veryfast,
+zerolatency, GOP 20, no B-frames: what a teleop user would configure) at the given bitrates. It
+reports bits per frame, PSNR, LPIPS, important-class PSNR (person, rider, car, traffic light and
+sign pixels of the reference labels) and the segmenter's mIoU on what the viewer shows against
+the reference labels (ground truth for ``street``; the segmenter's labels of the original frames
+for ``vtest``), their means, and for each INTER run the bit saving against the intra-only curve
+at equal LPIPS (intra bits interpolated at the INTER run's mean LPIPS). Results go to a JSON
+file; a summary table is printed.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ import numpy as np
 from sqgan_ros.api import SemanticDecoder, SemanticEncoder
 from sqgan_ros.bitstream import BitstreamError, FrameType
 from sqgan_ros.codec.model_file import LoadedModel, load_model
-from sqgan_ros.evaluation.metrics import psnr
+from sqgan_ros.evaluation.metrics import (class_mask, confusion_matrix, masked_psnr, miou_from_confusion,
+                                          psnr)
 from sqgan_ros.video.codec import VideoDecoder, VideoEncoder
 from sqgan_ros.video.policy import VideoConfig
 
@@ -61,6 +65,8 @@ class RunResult:
         shown: whether each frame was decoded fresh (False: the viewer held an older frame).
         psnr: PSNR (dB) per frame of what the viewer shows.
         lpips: LPIPS per frame (empty when not measured).
+        important_psnr: PSNR (dB) over the important-class pixels per frame (NaN: none in frame).
+        seg_miou: segmenter mIoU (%) over the whole sequence (NaN: not measured).
     """
 
     name: str
@@ -72,6 +78,8 @@ class RunResult:
     shown: list[bool]
     psnr: list[float] = field(default_factory=list)
     lpips: list[float] = field(default_factory=list)
+    important_psnr: list[float] = field(default_factory=list)
+    seg_miou: float = math.nan
 
     def summary(self, fps: float) -> dict:
         """Means over the sequence (kbit/s at ``fps``)."""
@@ -82,7 +90,10 @@ class RunResult:
                 "intra_frames": self.frame_types.count("I"),
                 "fresh_frames": int(sum(self.shown)),
                 "psnr": float(np.mean(self.psnr)) if self.psnr else math.nan,
-                "lpips": float(np.mean(self.lpips)) if self.lpips else math.nan}
+                "lpips": float(np.mean(self.lpips)) if self.lpips else math.nan,
+                "important_psnr": (float(np.nanmean(self.important_psnr))
+                                   if np.isfinite(self.important_psnr).any() else math.nan),
+                "seg_miou": self.seg_miou}
 
 
 # ------------------------------------------------------------------------------ sources
@@ -200,21 +211,30 @@ def run_video(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.nda
 
 
 def run_x265(images: list[np.ndarray], kbps: float, received: np.ndarray,
-             source: str = "") -> tuple[RunResult, list[np.ndarray]]:
-    """x265 (veryfast, zerolatency, GOP 20, no B-frames) at ``kbps``, with the same losses."""
+             source: str = "", codec: str = "x265") -> tuple[RunResult, list[np.ndarray]]:
+    """x265 or x264 (veryfast, zerolatency, GOP 20, no B-frames) at ``kbps``, with the same losses."""
     from sqgan_ros.evaluation.baselines_video import VideoSettings, decode_video, encode_video
-    video = encode_video(images, VideoSettings(codec="x265", kbps=kbps, fps=10.0, gop=20))
+    video = encode_video(images, VideoSettings(codec=codec, kbps=kbps, fps=10.0, gop=20))
     frames = decode_video(video, received).frames
-    result = RunResult("x265", source, kbps, float(1 - received.mean()),
+    result = RunResult(codec, source, kbps, float(1 - received.mean()),
                        [8 * b for b in video.frame_bytes], ["-"] * len(images),
                        [f is not None for f in frames])
     return result, _hold(frames, images[0])
 
 
-def _measure(result: RunResult, images: list[np.ndarray], shown: list[np.ndarray], lpips) -> None:
+def _measure(result: RunResult, images: list[np.ndarray], shown: list[np.ndarray], lpips,
+             reference_labels: list[np.ndarray | None] | None = None, segmenter=None) -> None:
     result.psnr = [float(psnr(a, b)) for a, b in zip(images, shown)]
     if lpips is not None:
         result.lpips = [float(v) for v in np.atleast_1d(lpips(np.stack(images), np.stack(shown)))]
+    if reference_labels is None or any(lab is None for lab in reference_labels):
+        return
+    result.important_psnr = [float(masked_psnr(a, b, class_mask(lab)))
+                             for a, b, lab in zip(images, shown, reference_labels)]
+    if segmenter is not None:
+        confusion = sum(confusion_matrix(lab, segmenter.segment(b))
+                        for b, lab in zip(shown, reference_labels))
+        result.seg_miou = 100.0 * miou_from_confusion(confusion).miou
 
 
 def equal_quality_saving(curve: list[tuple[float, float]], bits: float, quality: float) -> float:
@@ -252,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=_floats, default=[0.05, 0.1, 0.2, 0.4], help="keep ratios")
     p.add_argument("--loss", type=_floats, default=[0.0, 0.2], help="frame-loss rates")
     p.add_argument("--x265-kbps", type=_floats, default=[10.0, 34.0], help="x265 bitrates ('' = none)")
+    p.add_argument("--x264-kbps", type=_floats, default=[10.0, 34.0], help="x264 bitrates ('' = none)")
+    p.add_argument("--change-threshold", type=float, default=VideoConfig().change_threshold,
+                   help="INTER skip threshold (VideoConfig.change_threshold)")
     p.add_argument("--vtest-consecutive", action="store_true",
                    help="consecutive vtest frames instead of the held-out ones")
     p.add_argument("--street-seed", type=int, default=7)
@@ -275,15 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     loaded = load_model(args.model, "cpu")
     size = args.size or loaded.config.image_size
     sources: dict[str, tuple[list[np.ndarray], list[np.ndarray | None]]] = {}
+    seg = None
+    if args.segmenter != "none":
+        from sqgan_ros.segmentation import make_segmenter
+        seg = make_segmenter(args.segmenter, device="cpu")
     for name in [s.strip() for s in args.sources.split(",") if s.strip()]:
         if name == "vtest":
             images = load_vtest(size, args.frames, held_out=not args.vtest_consecutive)
-            if args.segmenter == "none":
-                labels: list[np.ndarray | None] = [None] * len(images)
-            else:
-                from sqgan_ros.segmentation import make_segmenter
-                seg = make_segmenter(args.segmenter, device="cpu")
-                labels = [seg.segment(im) for im in images]
+            labels: list[np.ndarray | None] = ([None] * len(images) if seg is None
+                                               else [seg.segment(im) for im in images])
             sources[name] = (images, labels)
         elif name == "street":
             images, gt = load_street(size, args.frames, args.street_seed)
@@ -306,16 +329,17 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(run_intra(loaded, images, labels, keep, received, source))
                 for feedback, name in ((True, "inter-ack"), (False, "inter-oneway")):
                     cfg = VideoConfig(intra_interval=args.intra_interval, refresh_fraction=args.refresh,
-                                      feedback=feedback)
+                                      feedback=feedback, change_threshold=args.change_threshold)
                     runs.append(run_video(loaded, images, labels, keep, received, cfg, args.ack_delay,
                                           source, name))
-            for kbps in args.x265_kbps:
-                try:
-                    runs.append(run_x265(images, kbps, received, source))
-                except Exception as error:  # ffmpeg/x265 missing: report, keep going
-                    print(f"x265 at {kbps} kbit/s skipped: {error}", file=sys.stderr)
+            for codec, rates in (("x264", args.x264_kbps), ("x265", args.x265_kbps)):
+                for kbps in rates:
+                    try:
+                        runs.append(run_x265(images, kbps, received, source, codec))
+                    except Exception as error:  # ffmpeg/x26x missing: report, keep going
+                        print(f"{codec} at {kbps} kbit/s skipped: {error}", file=sys.stderr)
             for result, shown in runs:
-                _measure(result, images, shown, lpips)
+                _measure(result, images, shown, lpips, labels, seg)
                 results.append(result)
     summaries = [r.summary(fps) for r in results]
     for s in summaries:
@@ -325,11 +349,12 @@ def main(argv: list[str] | None = None) -> int:
                  if o["name"] == "intra" and o["source"] == s["source"] and o["loss"] == s["loss"]]
         s["intra_bits_at_equal_lpips_ratio"] = equal_quality_saving(curve, s["bits_per_frame"], s["lpips"])
     print(f"{'source':8} {'run':13} {'setting':>7} {'loss':>5} {'kbit/s':>8} {'bits/fr':>8} "
-          f"{'I':>3} {'fresh':>5} {'PSNR':>6} {'LPIPS':>6} {'xIntra':>6}")
+          f"{'I':>3} {'fresh':>5} {'PSNR':>6} {'impPSNR':>7} {'mIoU%':>6} {'LPIPS':>6} {'xIntra':>6}")
     for s in summaries:
         print(f"{s['source']:8} {s['name']:13} {s['setting']:7.3g} {s['loss']:5.2f} {s['kbps']:8.2f} "
               f"{s['bits_per_frame']:8.0f} {s['intra_frames']:3d} {s['fresh_frames']:5d} "
-              f"{s['psnr']:6.2f} {s['lpips']:6.3f} {s.get('intra_bits_at_equal_lpips_ratio', math.nan):6.2f}")
+              f"{s['psnr']:6.2f} {s['important_psnr']:7.2f} {s['seg_miou']:6.1f} {s['lpips']:6.3f} "
+              f"{s.get('intra_bits_at_equal_lpips_ratio', math.nan):6.2f}")
     print(f"process CPU time {time.process_time() - start:.1f} s")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
