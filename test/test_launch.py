@@ -127,3 +127,15 @@ def test_runner_refuses_bad_config_and_missing_model(tmp_path: Path) -> None:
     res = subprocess.run(run + ["--model", str(tmp_path / "none.safetensors")], capture_output=True,
                          text=True, env=env, timeout=60)
     assert res.returncode == 2 and "model file not found" in res.stderr
+
+
+def test_graph_plan_sends_acknowledgements_back_to_the_robot_and_passes_video() -> None:
+    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
+    from sqgan_ros.ros.parameters import encoder_specs
+
+    plans = {p.name: p for p in graph_plan(GraphOptions(video=True))}
+    assert plans["sqgan_decoder"].overrides["ack_topic"] == "/robot/sqgan/ack"
+    # the encoder resolves its relative ack_topic in its own (robot) namespace
+    assert plans["sqgan_encoder"].namespace == "/robot" and encoder_specs()["ack_topic"].default == "sqgan/ack"
+    assert plans["sqgan_encoder"].overrides["video"] is True
+    assert "video" not in {p.name: p for p in graph_plan(GraphOptions())}["sqgan_encoder"].overrides

@@ -53,7 +53,6 @@ class DecoderNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(DECODER_NODE_NAME, **kwargs)
         self._specs = decoder_specs()
-        self._specs.update(_video_specs())
         v = self._values = declare_parameters(self, self._specs)
         model_path = resolve_model_path(str(v["model_file"]))
         threads = configure_torch_threads(int(v["torch_threads"]))
@@ -250,14 +249,6 @@ class DecoderNode(Node):
         s.frames_lost = max(0, self._ids.lost)
         s.frames_rejected = self._frames_rejected
         self._stats_pub.publish(s)
-
-
-def _video_specs() -> dict:
-    """Video parameters of the decoder (acknowledgements back to the encoder)."""
-    from sqgan_ros.ros.parameters import ParamSpec
-    spec = ParamSpec("ack_topic", "sqgan/ack", "output FrameAck: last decoded frame, so the "
-                     "encoder predicts only from frames this decoder holds", read_only=True)
-    return {spec.name: spec}
 
 
 def _resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.ndarray:

@@ -66,7 +66,6 @@ class EncoderNode(Node):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(ENCODER_NODE_NAME, **kwargs)
         self._specs = encoder_specs()
-        self._specs.update(_video_specs())
         self._values = declare_parameters(self, self._specs)
         self._lock = threading.Lock()
         self._rate: RateController | None = None
@@ -360,27 +359,6 @@ class EncoderNode(Node):
         self._slot.close()
         if self._worker.is_alive():
             self._worker.join(timeout=5.0)
-
-
-def _video_specs() -> dict:
-    """Video parameters of the encoder (INTER frames, acknowledged references)."""
-    from sqgan_ros.ros.parameters import ParamSpec
-    specs = [
-        ParamSpec("video", False, "INTER frames against references the decoder acknowledged "
-                  "on ack_topic (false: every frame INTRA)", read_only=True),
-        ParamSpec("intra_interval", 50, "frames between periodic INTRA frames (0: only when "
-                  "acknowledgements stop)", read_only=True, low=0, high=100000),
-        ParamSpec("refresh_fraction", 0.02, "share of latents re-sent per frame in a rolling "
-                  "window", read_only=True, low=0.0, high=1.0),
-        ParamSpec("change_threshold", 0.4, "a held latent is re-sent only when keeping it costs "
-                  "more than this fraction of the RMS codeword norm (0: on any index change)",
-                  read_only=True, low=0.0, high=100.0),
-        ParamSpec("ack_timeout_frames", 20, "an acknowledgement older than this many frames is "
-                  "stale: resync with an INTRA frame", read_only=True, low=1, high=1000),
-        ParamSpec("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable)",
-                  read_only=True),
-    ]
-    return {s.name: s for s in specs}
 
 
 def _stamp_key(stamp: Any) -> int:

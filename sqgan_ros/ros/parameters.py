@@ -142,8 +142,27 @@ def encoder_specs() -> dict[str, ParamSpec]:
                   "bit budget in kbit/s of the SemanticFrame messages (what the link pays); "
                   "> 0 enables rate control, 0 = fixed keep ratios",
                   low=0.0, high=MAX_TARGET_KBPS),
-    ] + _weight_specs()
+    ] + _encoder_video_specs() + _weight_specs()
     return {s.name: s for s in specs}
+
+
+def _encoder_video_specs() -> list[ParamSpec]:
+    """Video parameters of the encoder (INTER frames against acknowledged references)."""
+    return [
+        ParamSpec("video", False, "INTER frames against references the decoder acknowledged "
+                  "on ack_topic (false: every frame INTRA)", read_only=True),
+        ParamSpec("intra_interval", 50, "frames between periodic INTRA frames (0: only when "
+                  "acknowledgements stop)", read_only=True, low=0, high=100000),
+        ParamSpec("refresh_fraction", 0.02, "share of latents re-sent per frame in a rolling "
+                  "window", read_only=True, low=0.0, high=1.0),
+        ParamSpec("change_threshold", 0.4, "a held latent is re-sent only when keeping it costs "
+                  "more than this fraction of the RMS codeword norm (0: on any index change)",
+                  read_only=True, low=0.0, high=100.0),
+        ParamSpec("ack_timeout_frames", 20, "an acknowledgement older than this many frames is "
+                  "stale: resync with an INTRA frame", read_only=True, low=1, high=1000),
+        ParamSpec("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable)",
+                  read_only=True),
+    ]
 
 
 def decoder_specs() -> dict[str, ParamSpec]:
@@ -170,6 +189,8 @@ def decoder_specs() -> dict[str, ParamSpec]:
                   "frames whose header declares a larger camera image (height * width) are "
                   "refused before decoding: a forged header cannot make the node allocate "
                   "gigabytes; 16 Mpx by default", low=1, high=MAX_PIXELS),
+        ParamSpec("ack_topic", "sqgan/ack", "output FrameAck: last decoded frame, so the "
+                  "encoder predicts only from frames this decoder holds", read_only=True),
     ]
     return {s.name: s for s in specs}
 

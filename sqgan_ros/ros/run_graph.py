@@ -77,6 +77,7 @@ class GraphOptions:
             0 = auto, max(1, CPUs // 2)).
         synthetic_cache_frames: a synthetic camera replays a pre-rendered loop of this many
             frames when it is cached (the runner renders it first); 0 = render live.
+        video: INTER frames with acknowledgements (None = params file).
     """
 
     source: str = "synthetic"
@@ -90,6 +91,7 @@ class GraphOptions:
     fps: float | None = None
     torch_threads: int | None = None
     synthetic_cache_frames: int = 200
+    video: bool | None = None
 
 
 def _ns(name: str) -> str:
@@ -142,11 +144,14 @@ def graph_plan(opts: GraphOptions) -> list[NodePlan]:
         enc["target_kbps"] = float(opts.target_kbps)
     if opts.segmenter:
         enc["segmenter"] = opts.segmenter
+    if opts.video is not None:
+        enc["video"] = bool(opts.video)
     plans.append(NodePlan("encoder_node", "sqgan_ros.ros.encoder_node", "sqgan_encoder", robot, enc))
     dec = dict(common,
                frame_topic=_join(robot, "sqgan/frame"),
                camera_info_in_topic=_join(robot, "sqgan/camera_info"),
-               encoder_stats_topic=_join(robot, "sqgan/encoder_stats"))
+               encoder_stats_topic=_join(robot, "sqgan/encoder_stats"),
+               ack_topic=_join(robot, "sqgan/ack"))  # acknowledgements go back to the robot
     plans.append(NodePlan("decoder_node", "sqgan_ros.ros.decoder_node", "sqgan_decoder",
                           operator, dec))
     return plans
@@ -356,6 +361,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--synthetic-cache-frames", type=int, default=200,
                    help="synthetic camera: pre-render this many frames once and replay them in a "
                         "loop (0 = render live, which costs 40-90 ms of CPU per frame)")
+    p.add_argument("--video", action="store_true",
+                   help="INTER frames against acknowledged references (default: the params file)")
     p.add_argument("--segmenter", default="", help="bundled | none | topic | path (default: config)")
     p.add_argument("--robot-ns", default="robot")
     p.add_argument("--operator-ns", default="operator")
@@ -403,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                         segmenter=args.segmenter, robot_ns=args.robot_ns,
                         operator_ns=args.operator_ns, fps=args.fps,
                         torch_threads=args.torch_threads,
-                        synthetic_cache_frames=args.synthetic_cache_frames)
+                        synthetic_cache_frames=args.synthetic_cache_frames,
+                        video=True if args.video else None)
     if args.synthetic_cache_frames < 0:
         print("run_graph: error: --synthetic-cache-frames must be >= 0", file=sys.stderr)
         return 2
