@@ -281,12 +281,13 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
     ends = np.cumsum(counts)
     starts = ends - np.asarray(counts)
     textured: list[tuple[int, Shape, tuple[int, int, int, int], np.ndarray | None]] = []
+    candidates: list[int] = []
     if shapes:
         zmin = np.minimum.reduceat(zall, starts)
         zmean = np.add.reduceat(zall, starts) / np.asarray(counts)
         safe = np.clip(np.nan_to_num(uv_all, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT), -_LIMIT, _LIMIT)
-        lo = np.minimum.reduceat(safe, starts, axis=0).tolist()
-        hi = np.maximum.reduceat(safe, starts, axis=0).tolist()
+        lo = np.minimum.reduceat(safe, starts, axis=0)
+        hi = np.maximum.reduceat(safe, starts, axis=0)
         ipts = np.round(safe * _SCALE).astype(np.int32)
         # Per-shape tables filled at once; ids of shapes that are not drawn never reach the id map.
         label_lut[1:] = [s.label for s in shapes]
@@ -295,43 +296,50 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         amp_lut[1:] = [s.amp for s in shapes]
         ground_lut[1:] = [s.ground for s in shapes]
         depth_lut[1:] = zmean
-        near = (zmin < NEAR).tolist()
-        starts_list, ends_list = starts.tolist(), ends.tolist()
-    for i, shape in enumerate(shapes):
-        sid = i + 1
-        if near[i]:
-            cam_pts = clip_near(allpts[starts_list[i]:ends_list[i]])
+        near = zmin < NEAR
+        on_screen = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
+        candidates = np.flatnonzero(near | on_screen).tolist()
+        near_list, starts_list, ends_list = near.tolist(), starts.tolist(), ends.tolist()
+    for i in candidates:  # back to front
+        sid, first, last = i + 1, starts_list[i], ends_list[i]
+        shape = shapes[i]
+        if near_list[i]:
+            cam_pts = clip_near(allpts[first:last])
             if cam_pts.shape[0] < 3:
                 continue
             uv = np.clip(cam.project_camera(cam_pts), -_LIMIT, _LIMIT)
             depth_lut[sid] = float(cam_pts[:, 2].mean())
             umin, vmin = uv.min(axis=0).tolist()
             umax, vmax = uv.max(axis=0).tolist()
-            pts = np.round(uv * _SCALE).astype(np.int32)
+            if umax < 0 or vmax < 0 or umin > w or vmin > h:
+                continue
+            cv2.fillPoly(idmap, [np.round(uv * _SCALE).astype(np.int32)], sid, cv2.LINE_8, _SHIFT)
+            corners = None
         else:
-            umin, vmin = lo[i]
-            umax, vmax = hi[i]
-            pts = ipts[starts_list[i]:ends_list[i]]
-        if umax < 0 or vmax < 0 or umin > w or vmin > h:
-            continue
-        cv2.fillPoly(idmap, [pts], sid, cv2.LINE_8, _SHIFT)
+            cv2.fillPoly(idmap, [ipts[first:last]], sid, cv2.LINE_8, _SHIFT)
+            if shape.texture is None:
+                continue
+            umin, vmin = lo[i].tolist()
+            umax, vmax = hi[i].tolist()
+            in_front = min(zall[first], zall[first + 1]) >= NEAR + 0.05
+            corners = uv_all[first:first + 4] if in_front else None
         if shape.texture is not None:
             bbox = (max(0, int(umin) - 1), max(0, int(vmin) - 1), min(w, int(umax) + 2), min(h, int(vmax) + 2))
             if bbox[2] > bbox[0] and bbox[3] > bbox[1]:
-                first = starts_list[i]
-                in_front = not near[i] and min(zall[first], zall[first + 1]) >= NEAR + 0.05
-                textured.append((sid, shape, bbox, uv_all[first:first + 4] if in_front else None))
-    labels = label_lut[idmap]
-    img = np.take(colour_lut, idmap, axis=0)
+                textured.append((sid, shape, bbox, corners))
+    # per-shape tables to pixels: np.take with native-int indices is ~2x faster than lut[idmap]
+    ids = idmap.astype(np.intp)
+    labels = np.take(label_lut, ids)
+    img = np.take(colour_lut, ids, axis=0)
     for sid, shape, bbox, corners in textured:
         _warp_texture(img, idmap, sid, shape, cam, bbox, corners)
     # screen-space detail
     ox, oy = int(rng.integers(0, w)), int(rng.integers(0, h))
-    index = (mat_lut * grid.stride)[idmap]
+    index = np.take(mat_lut * grid.stride, ids)
     index += grid.base
     index += oy * 2 * w + ox
     detail = np.take(grid.tiles.reshape(-1), index)
-    gain = (amp_lut * np.float32(1 / 127.0))[idmap]
+    gain = np.take(amp_lut * np.float32(1 / 127.0), ids)
     gain *= detail
     gain += np.float32(1.0)
     cv2.multiply(img, _channels3(gain), dst=img)
@@ -348,8 +356,8 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
     inv_vis = np.float32(1.0 / look.visibility)
     row_alpha = np.minimum(1.0 - np.exp(-row_depth * inv_vis), 0.92).astype(np.float32)
     id_alpha = np.minimum(1.0 - np.exp(-depth_lut * inv_vis), 0.92).astype(np.float32)
-    alpha = id_alpha[idmap]
-    np.copyto(alpha, row_alpha[:, None], where=ground_lut[idmap])
+    alpha = np.take(id_alpha, ids)
+    np.copyto(alpha, row_alpha[:, None], where=np.take(ground_lut, ids))
     img = cv2.GaussianBlur(shade(img, alpha, look), (0, 0), look.blur)
     if look.rain > 0:
         streaks = np.zeros((h, w), np.float32)
