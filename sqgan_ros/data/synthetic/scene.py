@@ -25,13 +25,15 @@ TRAFFIC_WINDOW = (-25.0, 215.0)  # metres relative to the camera where traffic l
 
 
 def _clip255(v: float) -> float:
-    return float(min(max(v, 0.0), 255.0))
+    """``v`` clipped to [0, 255], as a Python float."""
+    v = float(v)
+    return v if 0.0 <= v <= 255.0 else (0.0 if v < 0.0 else 255.0)
 
 
 def _colour(rng: np.random.Generator, lo: float, hi: float, tint: float = 0.1) -> tuple[float, float, float]:
-    base = rng.uniform(lo, hi)
-    t = rng.uniform(-tint, tint, 3).tolist()
-    return tuple(_clip255(base * (1 + v)) for v in t)
+    base = float(rng.uniform(lo, hi))
+    t0, t1, t2 = rng.uniform(-tint, tint, 3).tolist()
+    return _clip255(base * (1 + t0)), _clip255(base * (1 + t1)), _clip255(base * (1 + t2))
 
 
 _CAR_COLOURS = np.array([(200, 200, 205), (30, 30, 35), (120, 122, 128), (160, 20, 25), (20, 50, 120),
@@ -60,9 +62,9 @@ _TRAIN_ROWS = ((220.0, 220.0, 215.0), (200.0, 40.0, 40.0), (240.0, 200.0, 40.0),
 
 def _pick(rng: np.random.Generator, table: np.ndarray | _Rows, jitter: float = 0.12) -> tuple[float, float, float]:
     """A random row of ``table`` (RGB rows) scaled by a random factor in 1 +- ``jitter``, clipped to 0..255."""
-    row = table[int(rng.integers(len(table)))]
+    r, g, b = table[int(rng.integers(len(table)))]
     scale = float(rng.uniform(1 - jitter, 1 + jitter))
-    return tuple(min(max(float(v) * scale, 0.0), 255.0) for v in row)
+    return _clip255(r * scale), _clip255(g * scale), _clip255(b * scale)
 
 
 def _choose(rng: np.random.Generator, options: Sequence, cdf: Sequence[float] | None = None):
@@ -355,11 +357,12 @@ class StreetWorld:
         r = float(rng.uniform(1.8, 3.5) if big else rng.uniform(1.2, 2.4))
         blobs = []
         cols = []
-        base = np.array([rng.uniform(40, 90), rng.uniform(80, 130), rng.uniform(25, 55)])
+        base = (float(rng.uniform(40, 90)), float(rng.uniform(80, 130)), float(rng.uniform(25, 55)))
         for _ in range(int(rng.integers(2, 4))):
             blobs.append((float(rng.uniform(-0.5, 0.5) * r), float(rng.uniform(0.3, 1.2) * r), r * float(rng.uniform(0.6, 1.0)),
-                          tuple(float(v) for v in rng.uniform(0.75, 1.1, 16))))
-            cols.append(tuple(float(v) for v in base * rng.uniform(0.8, 1.15)))
+                          tuple(rng.uniform(0.75, 1.1, 16).tolist())))
+            k = float(rng.uniform(0.8, 1.15))
+            cols.append((base[0] * k, base[1] * k, base[2] * k))
         return {"trunk_height": th, "trunk_w": float(rng.uniform(0.2, 0.45)), "trunk_colour": _colour(rng, 60, 100, 0.2),
                 "blobs": blobs, "crown_colours": cols}
 
