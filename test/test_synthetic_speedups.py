@@ -1,0 +1,121 @@
+"""The synthetic generator's speed-ups keep its results exactly.
+
+Covers: the cheap shape primitives against their numpy formulas, scalar draws that replace
+``Generator.choice``, shapes memoised on world items (keyed by level of detail / end-wall view, never
+leaking between frames or sequences), and determinism across processes. Not timed: speed is
+reported by ``python -m sqgan_ros.data.synthetic.benchmark``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sqgan_ros.data.synthetic import StreetSequence, render_scene
+from sqgan_ros.data.synthetic.geometry import disc, planar, quad, segment
+from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose
+from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
+
+SIZE = (64, 128)
+
+
+def _digest(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("flip", [False, True])
+def test_planar_list_path_equals_array_path(flip: bool) -> None:
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(-2, 2, (7, 2))
+    as_list = [tuple(p) for p in pts.tolist()]
+    x, y, z, scale = 1.3, 0.2, 17.9, 0.7
+    np.testing.assert_array_equal(planar(as_list, x, y, z, scale, flip), planar(pts, x, y, z, scale, flip))
+    ref = np.stack([x + (-pts[:, 0] if flip else pts[:, 0]) * scale, y + pts[:, 1] * scale, np.full(7, z)], axis=1)
+    np.testing.assert_array_equal(planar(pts, x, y, z, scale, flip), ref)
+
+
+def test_segment_and_quad_equal_numpy_formulas() -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        a, b = rng.uniform(-3, 3, 2), rng.uniform(-3, 3, 2)
+        width = float(rng.uniform(0.01, 0.3))
+        d = b - a
+        n = np.array([-d[1], d[0]]) / (np.hypot(*d) + 1e-9) * (width / 2)
+        np.testing.assert_array_equal(np.array(segment(tuple(a), tuple(b), width)), np.stack([a + n, b + n, b - n, a - n]))
+        o, s, t = rng.uniform(-50, 50, (3, 3))
+        np.testing.assert_array_equal(quad(tuple(o), s, t.tolist()), np.stack([o, o + s, o + s + t, o + t]))
+
+
+@pytest.mark.parametrize("n", [6, 8, 12])
+def test_disc_uses_the_same_angles_as_a_fresh_linspace(n: int) -> None:
+    a = np.linspace(0.0, 2 * np.pi, n, endpoint=False)
+    ref = np.stack([3.0 + 0.4 * np.cos(a), 1.5 + 0.2 * np.sin(a), np.full(n, 9.0)], axis=1)
+    got = disc((3.0, 1.5, 9.0), 0.4, 0.2, n)
+    np.testing.assert_array_equal(got, ref)
+    got[:] = 0.0  # callers own the result; the cached angles stay intact
+    np.testing.assert_array_equal(disc((3.0, 1.5, 9.0), 0.4, 0.2, n), ref)
+
+
+def test_choose_draws_like_generator_choice() -> None:
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    probs = [0.4, 0.12, 0.16, 0.12, 0.2]
+    for _ in range(500):
+        assert _choose(a, (-1.0, 1.0)) == float(b.choice([-1, 1]))
+        assert _choose(a, _FRONTAGE_KINDS, _FRONTAGE_CDF[False]) == str(b.choice(list(_FRONTAGE_KINDS), p=probs))
+        assert a.random() == b.random()  # both streams still in step
+
+
+def test_memoised_item_shapes_do_not_change_frames() -> None:
+    """A drive rendered out of order, reusing memoised shapes, equals fresh renders of each frame."""
+    shared = StreetSequence(4, SIZE, speed=12.0)
+    frames = [0, 30, 5, 30, 0]
+    for index in frames:
+        img, lab = shared.render(index)
+        fresh = StreetSequence(4, SIZE, speed=12.0).render(index)
+        np.testing.assert_array_equal(img, fresh[0])
+        np.testing.assert_array_equal(lab, fresh[1])
+    items = [it for items, _ in shared.world._chunks.values() for it in items]
+    memoised = [it for it in items if it.built]
+    assert memoised, "no item memoised its shapes"
+    for it in memoised:
+        if it.kind in _STATIC_BUILDERS:
+            assert all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 for k in it.built)
+        else:
+            assert it.kind in ("building", "wall") and all(isinstance(k, bool) for k in it.built)
+
+
+def test_memoised_shapes_match_a_fresh_build() -> None:
+    seq = StreetSequence(8, SIZE, speed=9.0)
+    seq.render(3)
+    checked = 0
+    for items, _ in seq.world._chunks.values():
+        for it in items:
+            for lod, obj in it.built.items():
+                if it.kind not in _STATIC_BUILDERS:
+                    continue
+                ref = _STATIC_BUILDERS[it.kind](it.x, it.z, it.p, lod)
+                assert (obj.layer, obj.depth, len(obj.shapes)) == (ref.layer, ref.depth, len(ref.shapes))
+                for a, b in zip(obj.shapes, ref.shapes):
+                    np.testing.assert_array_equal(a.verts, b.verts)
+                    assert (a.label, a.colour, a.material, a.amp) == (b.label, b.colour, b.material, b.amp)
+                checked += 1
+    assert checked > 0
+
+
+def test_frames_are_identical_in_a_fresh_process() -> None:
+    code = ("import hashlib, numpy as np\n"
+            "from sqgan_ros.data.synthetic import StreetSequence, render_scene\n"
+            "h = hashlib.sha256()\n"
+            f"for a in (*render_scene(7, {SIZE!r}), *StreetSequence(2, {SIZE!r}, speed=8.0).render(6)):\n"
+            "    h.update(np.ascontiguousarray(a).tobytes())\n"
+            "print(h.hexdigest())\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    here = _digest(*render_scene(7, SIZE), *StreetSequence(2, SIZE, speed=8.0).render(6))
+    assert out.stdout.strip() == here
