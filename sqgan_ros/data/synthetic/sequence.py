@@ -114,11 +114,11 @@ class StreetSequence:
         g.append(ob.ground_quad(-600, 600, zb0, zb1, ob.TERRAIN, st.terrain_colour, Material.GRASS, 0.3))
         out = [ground, self._backdrop(cam)]
         first, last = int(math.floor((cam.z - 30) / CHUNK)), int(math.floor((cam.z + FAR) / CHUNK))
-        chunks = {c: self.world.chunk(c) for c in range(first, last + 1)}
-        for c, (items, inter) in chunks.items():
+        for c in range(first, last + 1):
             za, zb = max(c * CHUNK, zb0) - 0.05, min((c + 1) * CHUNK, zb1) + 0.05
-            if zb <= za:
+            if zb <= za:  # wholly behind the camera: nothing of it is drawn, don't generate it
                 continue
+            items, inter = self.world.chunk(c)
             self._ground(g, za, zb, inter, cam)
             for it in items:
                 obj = self._item(it, cam, cam_pos, t, g)
