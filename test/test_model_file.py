@@ -118,3 +118,39 @@ def test_priors_must_fit_codebooks(tmp_path: Path) -> None:
     model = SQGAN(get_config("tiny"))
     with pytest.raises(ModelFileError):
         save_model(tmp_path / "m.safetensors", model, EntropyPriors.uniform({"semantic": 8, "image": 16}))
+
+
+def test_float16_storage_halves_the_file_and_loads_as_float32(saved: tuple[Path, SQGAN, str],
+                                                             tmp_path: Path) -> None:
+    path, model, model_id = saved
+    half = tmp_path / "half.safetensors"
+    half_id = save_model(half, model, extra_metadata={"note": "unit test"}, weights_dtype="float16")
+    assert half_id != model_id
+    meta, tensors = _raw(half)
+    assert json.loads(meta["sqgan_ros"])["weights_dtype"] == "float16"
+    assert all(t.dtype == torch.float16 for t in tensors.values() if t.is_floating_point())
+    _, full = _raw(path)
+    nbytes = lambda ts: sum(t.numel() * t.element_size() for t in ts.values())  # noqa: E731
+    assert nbytes(tensors) < 0.55 * nbytes(full) and half.stat().st_size < path.stat().st_size
+    loaded = load_model(half)
+    assert loaded.model_id == half_id
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    for name, value in model.state_dict().items():
+        if value.is_floating_point():
+            assert torch.equal(loaded.model.state_dict()[name], value.half().float()), name
+
+
+def test_storage_dtype_must_match_the_declaration(saved: tuple[Path, SQGAN, str], tmp_path: Path) -> None:
+    path, model, _ = saved
+    with pytest.raises(ValueError, match="weights_dtype"):
+        save_model(tmp_path / "x.safetensors", model, weights_dtype="bfloat16")
+    # a float16 tensor in a file that declares float32 (id recomputed, so only the check can stop it)
+    from sqgan_ros.codec.model_file import compute_model_id
+    meta, tensors = _raw(path)
+    name = next(k for k, t in tensors.items() if t.is_floating_point())
+    tensors[name] = tensors[name].half()
+    forged = tmp_path / "forged.safetensors"
+    save_file(tensors, str(forged), metadata={"sqgan_ros": meta["sqgan_ros"],
+                                              "model_id": compute_model_id(meta["sqgan_ros"], tensors)})
+    with pytest.raises(ModelFileError, match="expected torch.float32"):
+        load_model(forged)

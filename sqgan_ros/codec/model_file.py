@@ -3,8 +3,12 @@
 Layout::
 
     tensors:  the model's state_dict (parameters and persistent buffers, e.g. the codebooks)
-    metadata: {"sqgan_ros": canonical JSON {format_version, preset, config, classes, priors, extra},
+    metadata: {"sqgan_ros": canonical JSON {format_version, preset, config, classes, priors, extra,
+                                           weights_dtype},
                "model_id":  hex sha256 over that JSON and every tensor}
+
+Floating-point tensors are stored as ``weights_dtype``: ``float32`` (default) or ``float16``
+(half the file; the model computes in float32 after loading; absent = float32).
 
 The model id is ``sha256(json || for name in sorted(tensors): name, dtype, shape, raw bytes)``.
 It is recomputed on load and must match, so a corrupted or edited file is refused; its first 8
@@ -33,6 +37,8 @@ from sqgan_ros.labels import CLASS_NAMES
 FORMAT_VERSION: int = 1
 _META_KEY = "sqgan_ros"
 _ID_KEY = "model_id"
+#: Storage dtypes of floating-point tensors in a model file.
+WEIGHT_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
 
 
 class ModelFileError(ValueError):
@@ -91,12 +97,16 @@ def default_priors(config: ModelConfig) -> EntropyPriors:
                                   "image": config.image.codebook_size})
 
 
-def _state_tensors(model: SQGAN) -> dict[str, torch.Tensor]:
-    return {name: t.detach().to("cpu").contiguous().clone() for name, t in model.state_dict().items()}
+def _state_tensors(model: SQGAN, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    out = {}
+    for name, t in model.state_dict().items():
+        t = t.detach().to("cpu", memory_format=torch.contiguous_format)
+        out[name] = (t.to(dtype) if t.is_floating_point() else t).contiguous().clone()
+    return out
 
 
 def save_model(path: str | Path, model: SQGAN, priors: EntropyPriors | None = None,
-               extra_metadata: dict[str, Any] | None = None) -> str:
+               extra_metadata: dict[str, Any] | None = None, weights_dtype: str = "float32") -> str:
     """Write ``model`` (+ priors, + JSON-safe ``extra_metadata``) to ``path``; return the model id.
 
     Args:
@@ -104,9 +114,12 @@ def save_model(path: str | Path, model: SQGAN, priors: EntropyPriors | None = No
         model: the model to store.
         priors: trained entropy priors; None stores uniform priors.
         extra_metadata: free-form JSON-safe information (training run, data, ...).
+        weights_dtype: ``"float32"`` or ``"float16"`` storage of floating-point tensors.
     """
     if not isinstance(model, SQGAN):
         raise TypeError(f"model must be an SQGAN, got {type(model).__name__}")
+    if weights_dtype not in WEIGHT_DTYPES:
+        raise ValueError(f"weights_dtype must be one of {sorted(WEIGHT_DTYPES)}, got {weights_dtype!r}")
     config = model.config
     priors = default_priors(config) if priors is None else priors
     if not isinstance(priors, EntropyPriors):
@@ -114,8 +127,10 @@ def save_model(path: str | Path, model: SQGAN, priors: EntropyPriors | None = No
     _check_priors(priors, config)
     meta = {"format_version": FORMAT_VERSION, "preset": config.name, "config": to_dict(config),
             "classes": list(CLASS_NAMES), "priors": priors.to_dict(), "extra": dict(extra_metadata or {})}
+    if weights_dtype != "float32":
+        meta["weights_dtype"] = weights_dtype
     meta_json = canonical_json(meta)
-    tensors = _state_tensors(model)
+    tensors = _state_tensors(model, WEIGHT_DTYPES[weights_dtype])
     model_id = compute_model_id(meta_json, tensors)
     save_file(tensors, str(path), metadata={_META_KEY: meta_json, _ID_KEY: model_id})
     return model_id
@@ -169,6 +184,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         config = from_dict(meta["config"])
         priors = EntropyPriors.from_dict(meta["priors"])
         extra = dict(meta.get("extra", {}))
+        stored = WEIGHT_DTYPES[meta.get("weights_dtype", "float32")]
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
@@ -182,9 +198,10 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         raise ModelFileError(f"{path}: tensor keys do not match the {config.name!r} model "
                              f"(missing: {missing[:5]}, unknown: {unknown[:5]})")
     for name, tensor in tensors.items():
-        if tensor.shape != expected[name].shape or tensor.dtype != expected[name].dtype:
+        want = stored if expected[name].is_floating_point() else expected[name].dtype
+        if tensor.shape != expected[name].shape or tensor.dtype != want:
             raise ModelFileError(f"{path}: tensor {name} is {tensor.dtype}{tuple(tensor.shape)}, "
-                                 f"expected {expected[name].dtype}{tuple(expected[name].shape)}")
-    model.load_state_dict(tensors, strict=True)
+                                 f"expected {want}{tuple(expected[name].shape)}")
+    model.load_state_dict(tensors, strict=True)  # copies into the float32 parameters
     model.to(device).eval().requires_grad_(False)
     return LoadedModel(model, config, priors, stored_id, extra)

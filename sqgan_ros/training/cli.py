@@ -40,6 +40,8 @@ def _export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", required=True, type=Path, help="training checkpoint")
     parser.add_argument("--out", required=True, type=Path, help="model file (.safetensors)")
     parser.add_argument("--batches", type=int, default=None, help="batches of statistics")
+    parser.add_argument("--weights-dtype", default="float32", choices=["float32", "float16"],
+                        help="storage dtype of the weights (float16: half the file)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     return parser
 
@@ -86,7 +88,8 @@ def export_main(argv: list[str]) -> int:
     from sqgan_ros.training.export import export_model
 
     args = _export_parser().parse_args(argv)
-    path = export_model(args.checkpoint, args.out, args.batches, resolve_device(args.device))
+    path = export_model(args.checkpoint, args.out, args.batches, resolve_device(args.device),
+                        weights_dtype=args.weights_dtype)
     print(f"model written to {path}")
     return 0
 

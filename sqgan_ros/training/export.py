@@ -74,7 +74,8 @@ def measure_priors(model: nn.Module, dataset: Dataset, levels: Sequence[float], 
 
 
 def export_model(checkpoint: str | Path, out: str | Path, batches: int | None = None,
-                 device: torch.device | str = "cpu", dataset: Dataset | None = None) -> Path:
+                 device: torch.device | str = "cpu", dataset: Dataset | None = None,
+                 weights_dtype: str = "float32") -> Path:
     """Write the deployable model file (weights + learned entropy priors) from a checkpoint.
 
     Args:
@@ -83,6 +84,7 @@ def export_model(checkpoint: str | Path, out: str | Path, batches: int | None = 
         batches: batches used for statistics (default: ``config.export_batches``).
         device: device for the transmitter.
         dataset: statistics data (default: the config's training data at full frames).
+        weights_dtype: storage of the weights in the file (``float32`` or ``float16``).
     """
     from sqgan_ros.codec.model_file import save_model
     from sqgan_ros.training.data_builder import build_dataset
@@ -96,5 +98,6 @@ def export_model(checkpoint: str | Path, out: str | Path, batches: int | None = 
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = read_meta(checkpoint)
     save_model(out, model.cpu(), priors, {"trained_stage": meta.stage, "trained_step": meta.step,
-                                          "train_config": config.to_dict()})
+                                          "train_config": config.to_dict()},
+               weights_dtype=weights_dtype)
     return out
