@@ -246,61 +246,87 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
     cv2.copyTo(warped, mask.view(np.uint8), img[y0:y0 + rh, x0:x0 + rw])
 
 
-def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: Look,
-          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Render scene objects into (image RGB uint8 (H,W,3), labels uint8 (H,W)).
+@dataclass
+class _Tables:
+    """Per-shape tables indexed by shape id (0 = sky, shape i of the drawing order is id i + 1).
 
     Args:
-        objects: Scene objects; drawn by layer, then far to near.
+        label: Class per id (uint8).
+        colour: RGB albedo per id (float32, (n, 3)).
+        material: Detail material per id (int64).
+        amp: Detail amplitude per id (float32).
+        depth: Haze depth per id in metres (float32; mean camera Z of the drawn polygon).
+        ground: True where the id's haze depth comes from the image row instead (bool).
+    """
+
+    label: np.ndarray
+    colour: np.ndarray
+    material: np.ndarray
+    amp: np.ndarray
+    depth: np.ndarray
+    ground: np.ndarray
+
+    @classmethod
+    def of(cls, shapes: list[Shape], look: Look) -> "_Tables":
+        """Tables for ``shapes`` in drawing order, all filled at once (depths: 1e4 until projected)."""
+        n = len(shapes) + 1
+        tables = cls(label=np.zeros(n, np.uint8), colour=np.zeros((n, 3), np.float32),
+                     material=np.zeros(n, np.int64), amp=np.zeros(n, np.float32),
+                     depth=np.full(n, 1e4, np.float32), ground=np.zeros(n, bool))
+        tables.label[0] = _SKY
+        tables.colour[0] = look.horizon
+        if shapes:
+            tables.label[1:] = [s.label for s in shapes]
+            tables.colour[1:] = [s.colour for s in shapes]
+            tables.material[1:] = [int(s.material) for s in shapes]
+            tables.amp[1:] = [s.amp for s in shapes]
+            tables.ground[1:] = [s.ground for s in shapes]
+        return tables
+
+
+_Textured = tuple[int, Shape, tuple[int, int, int, int], "np.ndarray | None"]
+
+
+def _rasterise(shapes: list[Shape], cam: Camera, size: tuple[int, int],
+               depth: np.ndarray) -> tuple[np.ndarray, list[_Textured]]:
+    """Fill the shapes' ids back to front into a uint16 id map.
+
+    All vertices are projected at once; shapes entirely off screen are skipped, shapes that
+    cross the near plane are clipped first.
+
+    Args:
+        shapes: Shapes in drawing order (shape i gets id i + 1).
         cam: The camera.
-        size: Output (height, width).
-        look: Light and weather.
-        rng: Per-frame generator (texture offsets, rain, sensor noise).
+        size: (height, width).
+        depth: Per-id haze depth table, filled here with each polygon's mean camera Z.
+
+    Returns:
+        (id map (H, W) uint16, the drawn textured shapes as (id, shape, pixel box, corners)):
+        ``corners`` are the vertices' pixel coordinates when the whole quad is in front of the
+        camera (see :func:`_warp_texture`), else None.
     """
     h, w = size
-    grid = _Grid.get(size)
-    objects = sorted(objects, key=lambda o: (o.layer, -o.depth))
-    shapes = [s for o in objects for s in o.shapes]
-    n = len(shapes) + 1
-    if n >= 65535:
-        raise ValueError(f"too many shapes to paint ({n})")
-    label_lut = np.zeros(n, np.uint8)
-    colour_lut = np.zeros((n, 3), np.float32)
-    mat_lut = np.zeros(n, np.int64)
-    amp_lut = np.zeros(n, np.float32)
-    depth_lut = np.full(n, 1e4, np.float32)
-    ground_lut = np.zeros(n, bool)
-    label_lut[0] = _SKY
-    colour_lut[0] = look.horizon
     idmap = np.zeros((h, w), np.uint16)
-    counts = [s.verts.shape[0] for s in shapes]
-    allpts = cam.to_camera(np.concatenate([s.verts for s in shapes])) if shapes else np.zeros((0, 3))
+    textured: list[_Textured] = []
+    if not shapes:
+        return idmap, textured
+    counts = np.array([s.verts.shape[0] for s in shapes])
+    allpts = cam.to_camera(np.concatenate([s.verts for s in shapes]))
     zall = allpts[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         uv_all = cam.project_camera(allpts)
     ends = np.cumsum(counts)
-    starts = ends - np.asarray(counts)
-    textured: list[tuple[int, Shape, tuple[int, int, int, int], np.ndarray | None]] = []
-    candidates: list[int] = []
-    if shapes:
-        zmin = np.minimum.reduceat(zall, starts)
-        zmean = np.add.reduceat(zall, starts) / np.asarray(counts)
-        safe = np.clip(np.nan_to_num(uv_all, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT), -_LIMIT, _LIMIT)
-        lo = np.minimum.reduceat(safe, starts, axis=0)
-        hi = np.maximum.reduceat(safe, starts, axis=0)
-        ipts = np.round(safe * _SCALE).astype(np.int32)
-        # Per-shape tables filled at once; ids of shapes that are not drawn never reach the id map.
-        label_lut[1:] = [s.label for s in shapes]
-        colour_lut[1:] = [s.colour for s in shapes]
-        mat_lut[1:] = [int(s.material) for s in shapes]
-        amp_lut[1:] = [s.amp for s in shapes]
-        ground_lut[1:] = [s.ground for s in shapes]
-        depth_lut[1:] = zmean
-        near = zmin < NEAR
-        on_screen = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
-        candidates = np.flatnonzero(near | on_screen).tolist()
-        near_list, starts_list, ends_list = near.tolist(), starts.tolist(), ends.tolist()
-    for i in candidates:  # back to front
+    starts = ends - counts
+    zmin = np.minimum.reduceat(zall, starts)
+    depth[1:] = np.add.reduceat(zall, starts) / counts
+    safe = np.clip(np.nan_to_num(uv_all, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT), -_LIMIT, _LIMIT)
+    lo = np.minimum.reduceat(safe, starts, axis=0)
+    hi = np.maximum.reduceat(safe, starts, axis=0)
+    ipts = np.round(safe * _SCALE).astype(np.int32)
+    near = zmin < NEAR
+    on_screen = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
+    near_list, starts_list, ends_list = near.tolist(), starts.tolist(), ends.tolist()
+    for i in np.flatnonzero(near | on_screen).tolist():  # back to front
         sid, first, last = i + 1, starts_list[i], ends_list[i]
         shape = shapes[i]
         if near_list[i]:
@@ -308,7 +334,7 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
             if cam_pts.shape[0] < 3:
                 continue
             uv = np.clip(cam.project_camera(cam_pts), -_LIMIT, _LIMIT)
-            depth_lut[sid] = float(cam_pts[:, 2].mean())
+            depth[sid] = float(cam_pts[:, 2].mean())
             umin, vmin = uv.min(axis=0).tolist()
             umax, vmax = uv.max(axis=0).tolist()
             if umax < 0 or vmax < 0 or umin > w or vmin > h:
@@ -327,22 +353,90 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
             bbox = (max(0, int(umin) - 1), max(0, int(vmin) - 1), min(w, int(umax) + 2), min(h, int(vmax) + 2))
             if bbox[2] > bbox[0] and bbox[3] > bbox[1]:
                 textured.append((sid, shape, bbox, corners))
-    # per-shape tables to pixels: np.take with native-int indices is ~2x faster than lut[idmap]
-    ids = idmap.astype(np.intp)
-    labels = np.take(label_lut, ids)
-    img = np.take(colour_lut, ids, axis=0)
-    for sid, shape, bbox, corners in textured:
-        _warp_texture(img, idmap, sid, shape, cam, bbox, corners)
-    # screen-space detail
-    ox, oy = int(rng.integers(0, w)), int(rng.integers(0, h))
-    index = np.take(mat_lut * grid.stride, ids)
+    return idmap, textured
+
+
+def _detail_gain(ids: np.ndarray, tables: _Tables, grid: _Grid, ox: int, oy: int) -> np.ndarray:
+    """Per-pixel brightness factor ``1 + amp * tile / 127`` from each surface's material tile.
+
+    Args:
+        ids: Shape-id map as native ints (H, W).
+        tables: Per-id tables.
+        grid: Per-size constants (the doubled detail tiles).
+        ox, oy: Offset of this frame's window into the tiles.
+    """
+    w = ids.shape[1]
+    index = np.take(tables.material * grid.stride, ids)
     index += grid.base
     index += oy * 2 * w + ox
     detail = np.take(grid.tiles.reshape(-1), index)
-    gain = np.take(amp_lut * np.float32(1 / 127.0), ids)
+    gain = np.take(tables.amp * np.float32(1 / 127.0), ids)
     gain *= detail
     gain += np.float32(1.0)
-    cv2.multiply(img, _channels3(gain), dst=img)
+    return gain
+
+
+def _haze_alpha(ids: np.ndarray, tables: _Tables, cam: Camera, look: Look, grid: _Grid) -> np.ndarray:
+    """Per-pixel haze opacity from distance; ground surfaces take their depth from the row.
+
+    Args:
+        ids: Shape-id map as native ints (H, W).
+        tables: Per-id tables (depth, ground).
+        cam: The camera.
+        look: Light and weather (visibility).
+        grid: Per-size constants (row indices).
+    """
+    with np.errstate(divide="ignore"):
+        row_depth = np.where(grid.rows > cam.cy + 0.5, cam.focal * cam.height / np.maximum(grid.rows - cam.cy, 0.5), 1e4)
+    inv_vis = np.float32(1.0 / look.visibility)
+    row_alpha = np.minimum(1.0 - np.exp(-row_depth * inv_vis), 0.92).astype(np.float32)
+    id_alpha = np.minimum(1.0 - np.exp(-tables.depth * inv_vis), 0.92).astype(np.float32)
+    alpha = np.take(id_alpha, ids)
+    np.copyto(alpha, row_alpha[:, None], where=np.take(tables.ground, ids))
+    return alpha
+
+
+def _rain(img: np.ndarray, look: Look, rng: np.random.Generator) -> None:
+    """Add anti-aliased rain streaks to the float32 image in place."""
+    h, w = img.shape[:2]
+    streaks = np.zeros((h, w), np.float32)
+    n_streaks = int(look.rain * w * 0.6)
+    x0 = rng.uniform(0, w, n_streaks)
+    y0 = rng.uniform(-20, h, n_streaks)
+    length = rng.uniform(0.03, 0.08, n_streaks) * h
+    slant = rng.normal(0.15, 0.05)
+    for a, b, ln in zip(x0, y0, length):
+        cv2.line(streaks, (int(a), int(b)), (int(a + slant * ln), int(b + ln)), 1.0, 1, cv2.LINE_AA)
+    cv2.add(img, _channels3(streaks * np.float32(60.0 * look.rain)), dst=img)
+
+
+def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: Look,
+          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Render scene objects into (image RGB uint8 (H,W,3), labels uint8 (H,W)).
+
+    Args:
+        objects: Scene objects; drawn by layer, then far to near.
+        cam: The camera.
+        size: Output (height, width).
+        look: Light and weather.
+        rng: Per-frame generator (texture offsets, rain, sensor noise).
+    """
+    h, w = size
+    grid = _Grid.get(size)
+    objects = sorted(objects, key=lambda o: (o.layer, -o.depth))
+    shapes = [s for o in objects for s in o.shapes]
+    if len(shapes) + 1 >= 65535:
+        raise ValueError(f"too many shapes to paint ({len(shapes) + 1})")
+    tables = _Tables.of(shapes, look)
+    idmap, textured = _rasterise(shapes, cam, size, tables.depth)
+    # per-shape tables to pixels: np.take with native-int indices is ~2x faster than lut[idmap]
+    ids = idmap.astype(np.intp)
+    labels = np.take(tables.label, ids)
+    img = np.take(tables.colour, ids, axis=0)
+    for sid, shape, bbox, corners in textured:
+        _warp_texture(img, idmap, sid, shape, cam, bbox, corners)
+    ox, oy = int(rng.integers(0, w)), int(rng.integers(0, h))
+    cv2.multiply(img, _channels3(_detail_gain(ids, tables, grid, ox, oy)), dst=img)
     # sky (only the rows that hold some)
     sky_mask = idmap == 0
     sky_rows = np.flatnonzero(sky_mask.any(axis=1))
@@ -350,25 +444,9 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
         rows = int(sky_rows[-1]) + 1
         sky = _sky((rows, w), cam, look, grid, ox, oy)
         cv2.copyTo(sky, sky_mask[:rows].view(np.uint8), img[:rows])
-    # haze by distance: ground surfaces take their depth from the row
-    with np.errstate(divide="ignore"):
-        row_depth = np.where(grid.rows > cam.cy + 0.5, cam.focal * cam.height / np.maximum(grid.rows - cam.cy, 0.5), 1e4)
-    inv_vis = np.float32(1.0 / look.visibility)
-    row_alpha = np.minimum(1.0 - np.exp(-row_depth * inv_vis), 0.92).astype(np.float32)
-    id_alpha = np.minimum(1.0 - np.exp(-depth_lut * inv_vis), 0.92).astype(np.float32)
-    alpha = np.take(id_alpha, ids)
-    np.copyto(alpha, row_alpha[:, None], where=np.take(ground_lut, ids))
-    img = cv2.GaussianBlur(shade(img, alpha, look), (0, 0), look.blur)
+    img = cv2.GaussianBlur(shade(img, _haze_alpha(ids, tables, cam, look, grid), look), (0, 0), look.blur)
     if look.rain > 0:
-        streaks = np.zeros((h, w), np.float32)
-        n_streaks = int(look.rain * w * 0.6)
-        x0 = rng.uniform(0, w, n_streaks)
-        y0 = rng.uniform(-20, h, n_streaks)
-        length = rng.uniform(0.03, 0.08, n_streaks) * h
-        slant = rng.normal(0.15, 0.05)
-        for a, b, ln in zip(x0, y0, length):
-            cv2.line(streaks, (int(a), int(b)), (int(a + slant * ln), int(b + ln)), 1.0, 1, cv2.LINE_AA)
-        cv2.add(img, _channels3(streaks * np.float32(60.0 * look.rain)), dst=img)
+        _rain(img, look, rng)
     if look.noise > 0:
         cv2.add(img, _channels3(grid.sensor[oy:oy + h, ox:ox + w] * np.float32(look.noise)), dst=img)
     return np.clip(img, 0, 255, out=img).astype(np.uint8), labels

@@ -275,7 +275,6 @@ class StreetWorld:
 
     def _make_chunk(self, index: int) -> tuple[list[Item], tuple[float, float] | None]:
         rng = np.random.default_rng([self.seed, 2, index])
-        st = self.street
         z0 = index * CHUNK
         items: list[Item] = []
         inter = None
