@@ -1,7 +1,7 @@
 """The synthetic generator's speed-ups keep its results exactly.
 
 Covers: the cheap shape primitives against their numpy formulas, scalar draws that replace
-``Generator.choice``, shapes memoised on world items (keyed by level of detail / end-wall view, never
+``Generator.choice`` and ``Generator.uniform``, shapes memoised on world items (keyed by level of detail / end-wall view, never
 leaking between frames or sequences), and determinism across processes. Not timed: speed is
 reported by ``python -m sqgan_ros.data.synthetic.benchmark``.
 """
@@ -17,7 +17,7 @@ import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
 from sqgan_ros.data.synthetic.geometry import disc, planar, quad, segment
-from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose
+from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
 
 SIZE = (64, 128)
@@ -70,6 +70,15 @@ def test_choose_draws_like_generator_choice() -> None:
         assert _choose(a, (-1.0, 1.0)) == float(b.choice([-1, 1]))
         assert _choose(a, _FRONTAGE_KINDS, _FRONTAGE_CDF[False]) == str(b.choice(list(_FRONTAGE_KINDS), p=probs))
         assert a.random() == b.random()  # both streams still in step
+
+
+def test_uniform_draws_like_generator_uniform() -> None:
+    a, b = np.random.default_rng(11), np.random.default_rng(11)
+    bounds = np.sort(np.random.default_rng(2).uniform(-300, 300, (2000, 2)), axis=1).tolist()
+    for low, high in bounds + [(0, 25.0), (90, 130), (1.58, 1.95), (3.0, 3.0)]:
+        got = _uniform(a, low, high)
+        assert type(got) is float and got == float(b.uniform(low, high))
+        assert int(a.integers(7)) == int(b.integers(7))  # both streams still in step
 
 
 def test_memoised_item_shapes_do_not_change_frames() -> None:
