@@ -5,7 +5,7 @@ Public API (see ``docs/CONTRACTS.md``)::
     encode_frame(header, symbols, priors) -> bytes
     decode_frame(data, priors, expected_model_id=None) -> (FrameHeader, FrameSymbols)
     peek_header(data) -> FrameHeader
-    EntropyPriors.uniform(codebook_sizes) / .from_statistics(symbols, codebook_sizes)
+    EntropyPriors.uniform(codebook_sizes) / .from_statistics(symbols, codebook_sizes, code_groups)
     fixed_length_bits(symbols, codebook_sizes) -> int   (the paper's count)
 
 Run ``EntropyPriors.from_statistics`` on the training set's symbols after training and save

@@ -7,7 +7,8 @@
     payload, ENTROPY:       one range-coder stream (constriction, 32-bit words, big endian,
                             trailing zero bytes dropped): for semantic then image branch,
                             keep mask (positions.py; learned or flat model, whichever is
-                            cheaper, flagged in the header) then indices (entropy.py)
+                            cheaper, flagged in the header) then indices (entropy.py;
+                            under neighbour contexts when the priors have them)
     payload, FIXED_LENGTH:  the paper's bitmap + fixed-width indices (fixed_length.py)
 
 The CRC covers header and payload: a truncated, corrupted or spliced stream is rejected with
@@ -80,7 +81,7 @@ def encode_frame(header: FrameHeader, symbols: FrameSymbols, priors: EntropyPrio
             branch, tables = symbols.branch(name), priors.branch(name)
             odds = flat_odds_table() if flat else tables.position_odds
             encode_positions(encoder, branch.grid, branch.positions, odds)
-            encode_indices(encoder, branch.indices, tables)
+            encode_indices(encoder, branch.grid, branch.positions, branch.indices, tables)
         payload = encoder.get_compressed().astype(">u4").tobytes().rstrip(b"\0")
     body = write_header(header, layout) + payload
     return body + zlib.crc32(body).to_bytes(CHECKSUM_BYTES, "big")
@@ -133,7 +134,7 @@ def _decode_entropy(payload: bytes, layout: StreamLayout, priors: EntropyPriors)
         odds = flat_odds_table() if flat else tables.position_odds
         try:
             positions = decode_positions(decoder, grid, k, odds)
-            indices = decode_indices(decoder, k, tables)
+            indices = decode_indices(decoder, grid, positions, tables)
         except BitstreamError:
             raise
         except Exception as error:  # constriction rejects data invalid for the model

@@ -11,7 +11,11 @@ Per branch the priors hold:
 - ``index_counts`` -- uint32 frequency of each codebook index (floored at 1, so every index
   is codable), the static model of :mod:`sqgan_ros.bitstream.entropy`;
 - ``position_odds`` -- int ``(NUM_CONTEXTS, NUM_DENSITY_BINS)`` fixed-point odds ratios of
-  the keep-mask model of :mod:`sqgan_ros.bitstream.positions`.
+  the keep-mask model of :mod:`sqgan_ros.bitstream.positions`;
+- optionally ``code_groups`` (``(codebook_size,)`` group of each codeword) and
+  ``context_counts`` (``(NUM_INDEX_CONTEXTS, codebook_size)`` counts): the index context model
+  of :mod:`sqgan_ros.bitstream.index_context`, which then replaces ``index_counts`` for coding
+  (priors version 2; version 1 has no context tables).
 """
 
 from __future__ import annotations
@@ -26,10 +30,17 @@ import constriction
 import numpy as np
 
 from sqgan_ros.bitstream import positions as pos
+from sqgan_ros.bitstream.index_context import (INDEX_CONTEXT_MODEL_NAME, NUM_GROUPS,
+                                               NUM_INDEX_CONTEXTS, index_contexts)
 from sqgan_ros.bitstream.symbols import BRANCHES, FrameSymbols
 
 PRIORS_FORMAT: str = "sqgan_ros.entropy_priors"
-PRIORS_VERSION: int = 1
+PRIORS_VERSION: int = 2
+#: Versions this code reads (1: no index contexts).
+READABLE_VERSIONS: tuple[int, ...] = (1, 2)
+#: Pseudo-count pulling each context's index distribution towards the unconditional one.
+CONTEXT_PSEUDO_COUNT: float = 400.0
+_CONTEXT_TOTAL = 1 << 20  # each context's smoothed distribution is stored as counts summing to ~this
 #: Largest codebook the format accepts.
 MAX_CODEBOOK_SIZE: int = 1 << 16
 _MAX_COUNT: int = 2**32 - 1
@@ -55,6 +66,9 @@ class BranchPriors:
         index_counts: ``(codebook_size,)`` integer counts in ``[1, 2**32)``.
         position_odds: ``(NUM_CONTEXTS, NUM_DENSITY_BINS)`` odds ratios in
             ``[MIN_ODDS, MAX_ODDS]`` (``ODDS_ONE`` = 1.0).
+        code_groups: ``(codebook_size,)`` group of each codeword in ``[0, NUM_GROUPS)``, or None.
+        context_counts: ``(NUM_INDEX_CONTEXTS, codebook_size)`` counts in ``[1, 2**32)``, or
+            None (both or neither).
 
     Raises:
         ValueError: a table has the wrong shape or values out of range.
@@ -63,6 +77,8 @@ class BranchPriors:
     codebook_size: int
     index_counts: np.ndarray
     position_odds: np.ndarray
+    code_groups: np.ndarray | None = None
+    context_counts: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if (not isinstance(self.codebook_size, (int, np.integer))
@@ -85,6 +101,38 @@ class BranchPriors:
         object.__setattr__(self, "codebook_size", int(self.codebook_size))
         object.__setattr__(self, "index_counts", _frozen(counts.astype(np.uint32)))
         object.__setattr__(self, "position_odds", _frozen(odds.astype(np.int64)))
+        if (self.code_groups is None) != (self.context_counts is None):
+            raise ValueError("code_groups and context_counts come together (or neither)")
+        if self.code_groups is not None:
+            groups = np.asarray(self.code_groups)
+            if groups.shape != (self.codebook_size,) or groups.dtype.kind not in "iu":
+                raise ValueError(f"code_groups must be {self.codebook_size} integers, got shape "
+                                 f"{groups.shape} dtype {groups.dtype}")
+            if groups.min() < 0 or groups.max() >= NUM_GROUPS:
+                raise ValueError(f"code_groups must lie in [0, {NUM_GROUPS})")
+            table = np.asarray(self.context_counts)
+            shape = (NUM_INDEX_CONTEXTS, self.codebook_size)
+            if table.shape != shape or table.dtype.kind not in "iu":
+                raise ValueError(f"context_counts must be integers of shape {shape}, got shape "
+                                 f"{table.shape} dtype {table.dtype}")
+            if table.min() < 1 or table.max() > _MAX_COUNT:
+                raise ValueError(f"context_counts must lie in [1, {_MAX_COUNT}]")
+            object.__setattr__(self, "code_groups", _frozen(groups.astype(np.int64)))
+            object.__setattr__(self, "context_counts", _frozen(table.astype(np.uint32)))
+
+    @property
+    def has_index_contexts(self) -> bool:
+        """True when indices are coded under the neighbour context model."""
+        return self.context_counts is not None
+
+    @functools.cached_property
+    def context_models(self) -> tuple[constriction.stream.model.Categorical, ...]:
+        """One categorical model per index context (empty without context tables)."""
+        if self.context_counts is None:
+            return ()
+        table = self.context_counts.astype(np.float64)
+        return tuple(constriction.stream.model.Categorical(row / row.sum(), perfect=False)
+                     for row in table)
 
     @functools.cached_property
     def index_model(self) -> constriction.stream.model.Categorical:
@@ -102,9 +150,15 @@ class BranchPriors:
             return NotImplemented
         return (self.codebook_size == other.codebook_size
                 and np.array_equal(self.index_counts, other.index_counts)
-                and np.array_equal(self.position_odds, other.position_odds))
+                and np.array_equal(self.position_odds, other.position_odds)
+                and _optional_equal(self.code_groups, other.code_groups)
+                and _optional_equal(self.context_counts, other.context_counts))
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _optional_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
 def _check_codebook_sizes(codebook_sizes: Mapping[str, int]) -> dict[str, int]:
@@ -175,6 +229,8 @@ class EntropyPriors:
         for name in BRANCHES:
             if not isinstance(getattr(self, name), BranchPriors):
                 raise TypeError(f"{name} must be BranchPriors")
+        if self.semantic.has_index_contexts != self.image.has_index_contexts:
+            raise ValueError("index context tables must be given for both branches or neither")
 
     def branch(self, name: str) -> BranchPriors:
         """Tables of the branch called ``name``."""
@@ -202,24 +258,32 @@ class EntropyPriors:
                       for name, size in sizes.items()})
 
     @classmethod
-    def from_statistics(cls, symbols: Iterable[FrameSymbols],
-                        codebook_sizes: Mapping[str, int]) -> EntropyPriors:
+    def from_statistics(cls, symbols: Iterable[FrameSymbols], codebook_sizes: Mapping[str, int],
+                        code_groups: Mapping[str, np.ndarray] | None = None) -> EntropyPriors:
         """Learn the tables from symbols of the training set (run after training).
 
         Index counts are the observed frequencies plus one (so every index stays codable),
         scaled down if they would overflow uint32. Position odds ratios are a MAP logistic
-        fit per (neighbour context, density bin); cells with little data stay near 1.
+        fit per (neighbour context, density bin); cells with little data stay near 1. With
+        ``code_groups`` (e.g. :func:`~sqgan_ros.bitstream.index_context.codebook_groups` of
+        each codebook) the index context tables are learned too: per context, the observed
+        counts plus ``CONTEXT_PSEUDO_COUNT`` pseudo-counts spread like the unconditional
+        distribution (so rare contexts fall back to it).
 
         Args:
             symbols: frames produced by the trained transmitter (any grid sizes; INTRA).
             codebook_sizes: codebook size per branch ("semantic", "image").
+            code_groups: per branch, the ``(K,)`` group of each codeword; None: no contexts.
 
         Raises:
-            ValueError: a symbol's index is outside its codebook.
+            ValueError: a symbol's index is outside its codebook, or bad code groups.
             TypeError: an item is not ``FrameSymbols``.
         """
         sizes = _check_codebook_sizes(codebook_sizes)
+        groups = _check_code_groups(code_groups, sizes)
         counts = {name: np.zeros(size, dtype=np.int64) for name, size in sizes.items()}
+        context = {name: np.zeros((NUM_INDEX_CONTEXTS, size), dtype=np.int64)
+                   for name, size in sizes.items()}
         stats = {name: _PositionStatistics() for name in BRANCHES}
         for frame in symbols:
             if not isinstance(frame, FrameSymbols):
@@ -231,29 +295,39 @@ class EntropyPriors:
                                      f"its codebook of size {sizes[name]}")
                 counts[name] += np.bincount(branch.indices, minlength=sizes[name])
                 stats[name].add(branch.grid, branch.positions)
+                if groups is not None and branch.k:
+                    ctx = index_contexts(branch.grid, branch.positions, branch.indices, groups[name])
+                    np.add.at(context[name], (ctx, branch.indices), 1)
         tables = {}
         for name in BRANCHES:
             observed = counts[name]
             scale = max(1.0, float(observed.max()) / (_MAX_COUNT - 1))
             floored = np.floor(observed / scale).astype(np.int64) + 1
-            tables[name] = BranchPriors(sizes[name], floored, stats[name].fit_odds())
+            extra = {}
+            if groups is not None:
+                extra = {"code_groups": groups[name],
+                         "context_counts": _smoothed_context_counts(context[name], floored)}
+            tables[name] = BranchPriors(sizes[name], floored, stats[name].fit_odds(), **extra)
         return cls(**tables)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form (plain ints and lists)."""
-        return {
-            "format": PRIORS_FORMAT,
-            "version": PRIORS_VERSION,
-            "position_model": pos.POSITION_MODEL_NAME,
-            "branches": {
-                name: {
-                    "codebook_size": self.branch(name).codebook_size,
-                    "index_counts": self.branch(name).index_counts.tolist(),
-                    "position_odds": self.branch(name).position_odds.tolist(),
-                }
-                for name in BRANCHES
-            },
-        }
+        """JSON-serialisable form (plain ints and lists); version 1 when there are no contexts."""
+        contexts = all(self.branch(name).has_index_contexts for name in BRANCHES)
+        branches = {}
+        for name in BRANCHES:
+            tables = self.branch(name)
+            entry = {"codebook_size": tables.codebook_size,
+                     "index_counts": tables.index_counts.tolist(),
+                     "position_odds": tables.position_odds.tolist()}
+            if contexts:
+                entry["code_groups"] = tables.code_groups.tolist()
+                entry["context_counts"] = tables.context_counts.tolist()
+            branches[name] = entry
+        out = {"format": PRIORS_FORMAT, "version": PRIORS_VERSION if contexts else 1,
+               "position_model": pos.POSITION_MODEL_NAME, "branches": branches}
+        if contexts:
+            out["index_context_model"] = INDEX_CONTEXT_MODEL_NAME
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> EntropyPriors:
@@ -267,12 +341,18 @@ class EntropyPriors:
         """
         if not isinstance(data, Mapping):
             raise ValueError(f"entropy priors must be a mapping, got {type(data).__name__}")
-        _expect_keys(data, {"format", "version", "position_model", "branches"}, "priors")
+        version = data.get("version")
+        if isinstance(version, bool) or version not in READABLE_VERSIONS:
+            raise ValueError(f"unsupported entropy priors version {version!r} "
+                             f"(this code reads {READABLE_VERSIONS})")
+        contexts = version >= 2
+        top = {"format", "version", "position_model", "branches"}
+        _expect_keys(data, top | ({"index_context_model"} if contexts else set()), "priors")
         if data["format"] != PRIORS_FORMAT:
             raise ValueError(f"not entropy priors (format {data['format']!r})")
-        if data["version"] != PRIORS_VERSION:
-            raise ValueError(f"unsupported entropy priors version {data['version']!r} "
-                             f"(this code reads {PRIORS_VERSION})")
+        if contexts and data["index_context_model"] != INDEX_CONTEXT_MODEL_NAME:
+            raise ValueError(f"unsupported index context model {data['index_context_model']!r} "
+                             f"(this code uses {INDEX_CONTEXT_MODEL_NAME!r})")
         if data["position_model"] != pos.POSITION_MODEL_NAME:
             raise ValueError(f"unsupported position model {data['position_model']!r} "
                              f"(this code uses {pos.POSITION_MODEL_NAME!r})")
@@ -285,17 +365,45 @@ class EntropyPriors:
             entry = branches[name]
             if not isinstance(entry, Mapping):
                 raise ValueError(f"priors of branch {name!r} must be a mapping")
-            _expect_keys(entry, {"codebook_size", "index_counts", "position_odds"},
+            keys = {"codebook_size", "index_counts", "position_odds"}
+            _expect_keys(entry, keys | ({"code_groups", "context_counts"} if contexts else set()),
                          f"priors of branch {name!r}")
             size = entry["codebook_size"]
             if isinstance(size, bool) or not isinstance(size, int):
                 raise ValueError(f"{name} codebook_size must be an int, got {size!r}")
             try:
+                extra = ({"code_groups": _int_array(entry["code_groups"]),
+                          "context_counts": _int_array(entry["context_counts"])} if contexts else {})
                 tables[name] = BranchPriors(size, _int_array(entry["index_counts"]),
-                                            _int_array(entry["position_odds"]))
+                                            _int_array(entry["position_odds"]), **extra)
             except ValueError as error:
                 raise ValueError(f"invalid priors of branch {name!r}: {error}") from None
         return cls(**tables)
+
+
+def _check_code_groups(code_groups: Mapping[str, np.ndarray] | None,
+                       sizes: dict[str, int]) -> dict[str, np.ndarray] | None:
+    if code_groups is None:
+        return None
+    if not isinstance(code_groups, Mapping) or set(code_groups) != set(BRANCHES):
+        raise ValueError(f"code_groups must map exactly {BRANCHES} to group arrays")
+    out = {}
+    for name in BRANCHES:
+        groups = np.asarray(code_groups[name])
+        if groups.shape != (sizes[name],) or groups.dtype.kind not in "iu" \
+                or groups.min() < 0 or groups.max() >= NUM_GROUPS:
+            raise ValueError(f"code_groups[{name!r}] must be {sizes[name]} integers in "
+                             f"[0, {NUM_GROUPS})")
+        out[name] = groups.astype(np.int64)
+    return out
+
+
+def _smoothed_context_counts(observed: np.ndarray, unconditional: np.ndarray) -> np.ndarray:
+    """Per context: observed counts + pseudo-counts shaped like ``unconditional``, as integers."""
+    prior = unconditional / unconditional.sum()
+    probs = (observed + CONTEXT_PSEUDO_COUNT * prior) / (
+        observed.sum(axis=1, keepdims=True) + CONTEXT_PSEUDO_COUNT)
+    return np.maximum(1, np.round(probs * _CONTEXT_TOTAL)).astype(np.int64)
 
 
 def _expect_keys(mapping: Mapping[str, Any], keys: set[str], what: str) -> None:

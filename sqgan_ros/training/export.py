@@ -1,7 +1,8 @@
 """After training: measure entropy-coding priors through the transmitter and write the model file.
 
     checkpoint --(model weights)--> SQGAN.eval() --transmitter.compress at each keep ratio level-->
-    FrameSymbols --EntropyPriors.from_statistics--> priors --save_model--> models/<name>.safetensors
+    FrameSymbols --EntropyPriors.from_statistics (+ k-means groups of each codebook for the
+    index contexts)--> priors --save_model--> models/<name>.safetensors
 
 Statistics are taken on full frames of the training data (no crop, no augmentation) at every
 keep-ratio level users pick (0.05 .. 1.0), so the index and position tables fit all of them.
@@ -55,6 +56,7 @@ def measure_priors(model: nn.Module, dataset: Dataset, levels: Sequence[float], 
         device: where the transmitter runs.
     """
     from sqgan_ros.bitstream import EntropyPriors
+    from sqgan_ros.bitstream.index_context import codebook_groups
     from sqgan_ros.codec.model import KeepRatios
 
     if batches < 1 or not levels:
@@ -70,7 +72,9 @@ def measure_priors(model: nn.Module, dataset: Dataset, levels: Sequence[float], 
         for ratio in levels:
             symbols.extend(transmitter.compress(image, labels, KeepRatios.both(ratio), None))
     sizes = {"semantic": model.semantic.config.codebook_size, "image": model.image.config.codebook_size}
-    return EntropyPriors.from_statistics(symbols, sizes)
+    groups = {name: codebook_groups(getattr(model, name).quantizer.embedding.detach().float().cpu().numpy())
+              for name in ("semantic", "image")}
+    return EntropyPriors.from_statistics(symbols, sizes, groups)
 
 
 def export_model(checkpoint: str | Path, out: str | Path, batches: int | None = None,
