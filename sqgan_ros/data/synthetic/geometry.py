@@ -124,11 +124,11 @@ def clip_near(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
 
 def quad(origin: np.ndarray | tuple, axis_s: np.ndarray | tuple, axis_t: np.ndarray | tuple) -> np.ndarray:
     """The 4 vertices of the parallelogram ``origin + [0,1] axis_s + [0,1] axis_t``."""
-    ox, oy, oz = (float(v) for v in origin)
-    sx, sy, sz = (float(v) for v in axis_s)
-    tx, ty, tz = (float(v) for v in axis_t)
+    ox, oy, oz = origin
+    sx, sy, sz = axis_s
+    tx, ty, tz = axis_t
     ax, ay, az = ox + sx, oy + sy, oz + sz
-    return np.array([[ox, oy, oz], [ax, ay, az], [ax + tx, ay + ty, az + tz], [ox + tx, oy + ty, oz + tz]])
+    return np.array([[ox, oy, oz], [ax, ay, az], [ax + tx, ay + ty, az + tz], [ox + tx, oy + ty, oz + tz]], np.float64)
 
 
 def box_faces(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float,
