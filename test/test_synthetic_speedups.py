@@ -1,7 +1,7 @@
 """The synthetic generator's speed-ups keep its results exactly.
 
 Covers: the cheap shape primitives against their numpy formulas, scalar draws that replace
-``Generator.choice`` and ``Generator.uniform``, shapes memoised on world items (keyed by level of detail / end-wall view, never
+``Generator.choice`` and ``Generator.uniform``, shapes memoised on world items (keyed by level of detail / end-wall view / vehicle view, never
 leaking between frames or sequences), and determinism across processes. Not timed: speed is
 reported by ``python -m sqgan_ros.data.synthetic.benchmark``.
 """
@@ -17,7 +17,8 @@ import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
 from sqgan_ros.data.synthetic.geometry import disc, planar, quad, segment
-from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform
+from sqgan_ros.data.synthetic.objects import vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
+from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform, vehicle_params
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
 
 SIZE = (64, 128)
@@ -96,6 +97,8 @@ def test_memoised_item_shapes_do_not_change_frames() -> None:
     for it in memoised:
         if it.kind in _STATIC_BUILDERS:
             assert all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 for k in it.built)
+        elif it.kind == "parked":
+            assert all(isinstance(k, tuple) and k[0] in (0, 1, 2) for k in it.built)  # (lod, view)
         else:
             assert it.kind in ("building", "wall") and all(isinstance(k, bool) for k in it.built)
 
@@ -116,6 +119,29 @@ def test_memoised_shapes_match_a_fresh_build() -> None:
                     assert (a.label, a.colour, a.material, a.amp) == (b.label, b.colour, b.material, b.amp)
                 checked += 1
     assert checked > 0
+
+
+@pytest.mark.parametrize("kind", ["car", "truck", "bus", "train"])
+def test_vehicle_shapes_depend_on_the_camera_only_through_the_view(kind: str) -> None:
+    rng = np.random.default_rng(3)
+    p = vehicle_params(rng, kind)
+    x, z = 4.0, 30.0
+    shapes_by_view: dict = {}
+    for cam_z in np.linspace(z - 20.0, z + p["length"] + 20.0, 80):
+        cam = (float(rng.uniform(-3, 9)), float(rng.uniform(0.6, 2.5)), float(cam_z))
+        for towards in (False, True):
+            view = (towards, vehicle_view(kind, x, z, p, cam, towards))
+            shapes = vehicle_shapes(kind, x, z, p, cam, towards, 0)
+            obj = vehicle_object(kind, x, z, p, cam, towards, 0)
+            assert obj.depth == vehicle_depth(z, p["length"], cam[2]) and len(obj.shapes) == len(shapes)
+            if view in shapes_by_view:
+                ref = shapes_by_view[view]
+                assert len(ref) == len(shapes)
+                for a, b in zip(ref, shapes):
+                    np.testing.assert_array_equal(a.verts, b.verts)
+                    assert (a.label, a.colour) == (b.label, b.colour)
+            shapes_by_view[view] = shapes
+    assert len(shapes_by_view) >= 4  # several views were seen, and each was checked again
 
 
 def test_frames_are_identical_in_a_fresh_process() -> None:

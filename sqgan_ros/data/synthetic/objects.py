@@ -208,24 +208,17 @@ def parked_two_wheeler(x: float, z: float, p: dict, lod: int) -> SceneObject:
 
 
 # ----------------------------------------------------------------------------- vehicles
-def vehicle_object(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float, float, float],
-                   towards: bool, lod: int) -> SceneObject:
-    """A car, truck, bus or tram/train as boxes, with glass, wheels and lights.
+_GLASS: Colour = (35.0, 45.0, 55.0)
+_Box = tuple[float, float, float, float, float, float, Colour, int]  # x0, x1, y0, y1, z0, z1, colour, label
 
-    Args:
-        kind: "car" | "truck" | "bus" | "train".
-        x: Centre line X (m).
-        z: Rear Z of the vehicle (smallest Z) (m).
-        p: Appearance: ``colour``, ``width``, ``length``, ``height`` (+ ``cargo`` for trucks).
-        cam_pos: Camera position for back-face culling.
-        towards: Drives towards the camera (lights at its near end are headlights).
-        lod: Level of detail.
-    """
+
+def _vehicle_boxes(kind: str, x: float, z: float, p: dict, towards: bool) -> list[_Box]:
+    """The boxes of a vehicle (body, cabin/cargo), before ordering for the camera."""
     label = {"car": CAR, "truck": TRUCK, "bus": BUS, "train": TRAIN}[kind]
     w, length, h, col = p["width"], p["length"], p["height"], p["colour"]
     x0, x1, z1 = x - w / 2, x + w / 2, z + length
-    glass = (35.0, 45.0, 55.0)
-    boxes: list[tuple[float, float, float, float, float, float, Colour, int]] = []
+    glass = _GLASS
+    boxes: list[_Box] = []
     if kind == "car":
         clear = 0.3
         boxes.append((x0, x1, clear, h * 0.62, z, z1, col, label))
@@ -242,6 +235,52 @@ def vehicle_object(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float,
         boxes.append((x0 + 0.05, x1 - 0.05, 0.5, h * 0.75, zc0, zc1, col, label))
     else:
         boxes.append((x0, x1, 0.35, h, z, z1, col, label))
+    return boxes
+
+
+def vehicle_depth(z: float, length: float, cam_z: float) -> float:
+    """Painter's depth of a vehicle spanning ``z .. z + length`` seen from ``cam_z``."""
+    return max(z - cam_z, cam_z - (z + length), 0.0) + cam_z
+
+
+def vehicle_view(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float, float, float],
+                 towards: bool) -> tuple:
+    """All that :func:`vehicle_shapes` takes from ``cam_pos``: box order and visible faces, wheel sides.
+
+    Two camera positions with the same view give the same shapes (a memo key for parked vehicles).
+    """
+    cx, cy, cz = cam_pos
+    boxes = _vehicle_boxes(kind, x, z, p, towards)
+    order = sorted(range(len(boxes)), key=lambda i: -max(boxes[i][4] - cz, cz - boxes[i][5], 0.0))
+    faces = tuple((cy > b[3], cx < b[0], cx > b[1], cz < b[4], cz > b[5]) for b in boxes)
+    w, z1 = p["width"], z + p["length"]
+    return tuple(order), faces, cx < x - w / 2, cx > x + w / 2, cz < z, cz > z1
+
+
+def vehicle_object(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float, float, float],
+                   towards: bool, lod: int) -> SceneObject:
+    """A car, truck, bus or tram/train as boxes, with glass, wheels and lights.
+
+    Args:
+        kind: "car" | "truck" | "bus" | "train".
+        x: Centre line X (m).
+        z: Rear Z of the vehicle (smallest Z) (m).
+        p: Appearance: ``colour``, ``width``, ``length``, ``height`` (+ ``cargo`` for trucks).
+        cam_pos: Camera position for back-face culling.
+        towards: Drives towards the camera (lights at its near end are headlights).
+        lod: Level of detail.
+    """
+    return SceneObject(3, vehicle_depth(z, p["length"], cam_pos[2]), vehicle_shapes(kind, x, z, p, cam_pos, towards, lod))
+
+
+def vehicle_shapes(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float, float, float],
+                   towards: bool, lod: int) -> list[Shape]:
+    """The shapes of :func:`vehicle_object` (same arguments)."""
+    label = {"car": CAR, "truck": TRUCK, "bus": BUS, "train": TRAIN}[kind]
+    w, length = p["width"], p["length"]
+    x0, x1, z1 = x - w / 2, x + w / 2, z + length
+    glass = _GLASS
+    boxes = _vehicle_boxes(kind, x, z, p, towards)
     # draw farther box first
     cz = cam_pos[2]
     boxes.sort(key=lambda b: -max(b[4] - cz, cz - b[5], 0.0))
@@ -294,7 +333,7 @@ def vehicle_object(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float,
         for wx in (x0 + 0.05, x1 - 0.3):
             shapes.insert(0, Shape(quad((wx, 0.0, zf + (0.6 if zf == z else -0.6)), (0.25, 0, 0), (0, clear + 0.05, 0)),
                                    label, tyre))
-    return SceneObject(3, max(z - cam_pos[2], cam_pos[2] - z1, 0.0) + cam_pos[2], shapes)
+    return shapes
 
 
 def vehicle_shadow(x: float, z: float, width: float, length: float, shade: Colour) -> Shape:

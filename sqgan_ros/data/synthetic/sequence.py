@@ -268,7 +268,9 @@ class StreetSequence:
             if z + vp["length"] < cam.z:
                 return None
             g.append(ob.vehicle_shadow(x, z, vp["width"], vp["length"], tuple(c * 0.45 for c in self.world.street.road_colour)))
-            return ob.vehicle_object(p["kind"], x, z, vp, cam_pos, False, lod)
+            view = ob.vehicle_view(p["kind"], x, z, vp, cam_pos, False)
+            shapes = _built(it, (lod, view), lambda: ob.vehicle_shapes(p["kind"], x, z, vp, cam_pos, False, lod))
+            return SceneObject(3, ob.vehicle_depth(z, vp["length"], cam.z), shapes)
         raise ValueError(f"unknown item kind {kind!r}")
 
     def _agent(self, a: dict, cam: Camera, cam_pos: tuple, g: list[Shape]) -> SceneObject | None:
