@@ -366,9 +366,8 @@ def _detail_gain(ids: np.ndarray, tables: _Tables, grid: _Grid, ox: int, oy: int
         ox, oy: Offset of this frame's window into the tiles.
     """
     w = ids.shape[1]
-    index = np.take(tables.material * grid.stride, ids)
+    index = np.take(tables.material * grid.stride + (oy * 2 * w + ox), ids)
     index += grid.base
-    index += oy * 2 * w + ox
     detail = np.take(grid.tiles.reshape(-1), index)
     gain = np.take(tables.amp * np.float32(1 / 127.0), ids)
     gain *= detail
