@@ -69,6 +69,7 @@ class StreetSequence:
         self.yaw = float(rng.uniform(-0.06, 0.06))
         self.z_start = float(rng.uniform(2 * CHUNK, 40 * CHUNK))
         self.look: Look = sample_look(rng)
+        self._backdrop_memo: tuple[float, list] | None = None
 
     def camera(self, index: int) -> Camera:
         """The camera of frame ``index``."""
@@ -131,22 +132,35 @@ class StreetSequence:
         return out
 
     def _backdrop(self, cam: Camera) -> SceneObject:
-        rng = np.random.default_rng([self.world.seed, 5])
-        shapes = []
+        """Far skyline of buildings and trees in the plane Z = cam.z + BACKDROP."""
         z = cam.z + BACKDROP
-        x = cam.x - 260.0
-        while x < cam.x + 260.0:
+        shapes = []
+        for flat, label, colour, material, amp in self._backdrop_layout(cam.x):
+            verts = flat.copy()
+            verts[:, 2] = z
+            shapes.append(Shape(verts, label, colour, material, amp))
+        return SceneObject(0, 1e9, shapes)
+
+    def _backdrop_layout(self, cam_x: float) -> list[tuple[np.ndarray, int, tuple[float, float, float], int, float]]:
+        """The backdrop's outlines (Z = 0) and looks around ``cam_x``; drawn once per ``cam_x``."""
+        if self._backdrop_memo is not None and self._backdrop_memo[0] == cam_x:
+            return self._backdrop_memo[1]
+        rng = np.random.default_rng([self.world.seed, 5])
+        layout = []
+        x = cam_x - 260.0
+        while x < cam_x + 260.0:
             wdt = float(rng.uniform(8, 30))
             hgt = float(rng.uniform(4, 30) if self.world.street.urban else rng.uniform(3, 12))
             if rng.random() < 0.3:
-                shapes.append(Shape(np.array([[x, 0, z], [x + wdt, 0, z], [x + wdt * 0.8, hgt * 0.6, z], [x + wdt * 0.2, hgt * 0.7, z]]),
-                                    ob.VEGETATION, (60.0, 90.0, 45.0), Material.FOLIAGE, 0.3))
+                layout.append((np.array([[x, 0, 0.0], [x + wdt, 0, 0.0], [x + wdt * 0.8, hgt * 0.6, 0.0], [x + wdt * 0.2, hgt * 0.7, 0.0]]),
+                               ob.VEGETATION, (60.0, 90.0, 45.0), Material.FOLIAGE, 0.3))
             else:
                 col = float(rng.uniform(90, 170))
-                shapes.append(Shape(np.array([[x, 0, z], [x + wdt, 0, z], [x + wdt, hgt, z], [x, hgt, z]]),
-                                    ob.BUILDING, (col, col, col * 1.05), Material.PLASTER, 0.2))
+                layout.append((np.array([[x, 0, 0.0], [x + wdt, 0, 0.0], [x + wdt, hgt, 0.0], [x, hgt, 0.0]]),
+                               ob.BUILDING, (col, col, col * 1.05), Material.PLASTER, 0.2))
             x += wdt
-        return SceneObject(0, 1e9, shapes)
+        self._backdrop_memo = (cam_x, layout)
+        return layout
 
     def _ground(self, g: list[Shape], za: float, zb: float, inter: tuple[float, float] | None, cam: Camera) -> None:
         st = self.world.street
