@@ -7,15 +7,16 @@ and for consecutive frames of one drive (``StreetSequence.render(i)``: the world
 the shapes of its static items are reused).
 
 ``--threads`` sets OpenCV's thread count (``cv2.setNumThreads``) for the run; the default 1 gives
-the single-core figure (OpenCV's worker pool otherwise adds about 10 ms of CPU time per frame
-at 256x512 on a 2-core machine for no wall-time gain). Set ``OMP_NUM_THREADS=1`` as well.
+the single-core figure (on a 2-core machine OpenCV's worker pool otherwise adds CPU time for
+no wall-time gain: 1-2 ms per frame at 256x512). Set ``OMP_NUM_THREADS=1`` as well.
 
-Measured at 256x512, OpenCV 1 thread, on a shared 2-core machine (load average ~2.5, so CPU
-times are inflated by contention): ``render_scene`` 22-24 ms CPU per frame (about 43 frames per
-CPU-second), ``StreetSequence.render`` 15-17 ms (about 63 per CPU-second); the generator before
-its speed-up pass took 42-46 ms and 33-36 ms under the same conditions. Where the time goes
-now: painting ~10 ms (polygon fills ~2, facade warps ~3, per-pixel shading and blur ~4),
-scene assembly ~4 ms per frame (shape building), plus ~5 ms of world generation per new world.
+Measured at 256x512, OpenCV 1 thread, on a shared 2-core machine (load average ~3.6, so CPU
+times are inflated by contention): ``render_scene`` 22-23 ms CPU per frame (about 45 frames per
+CPU-second), ``StreetSequence.render`` 16 ms (about 62 per CPU-second); the generator before its
+speed-up pass took 46 ms and 35-37 ms under the same conditions (50-55 ms and 39-44 ms with
+OpenCV's default thread pool). Where the time goes now: painting ~10 ms (per-pixel shading and
+blur ~4, facade warps ~2.5, polygon fills ~2), scene assembly ~3-5 ms per frame (shape
+building), plus ~3 ms of world generation per new world (``render_scene``).
 """
 
 from __future__ import annotations
