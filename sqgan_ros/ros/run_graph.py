@@ -423,12 +423,14 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
 
     import rclpy
-    from rclpy.executors import ExternalShutdownException
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     procs: list[tuple[NodePlan, subprocess.Popen]] = []
     status = 0
     rclpy.init(args=[])
     node = rclpy.create_node("sqgan_monitor")
+    executor = SingleThreadedExecutor()  # our own, shut down before the node goes away
+    executor.add_node(node)
     output = Path(args.output)
     monitor = _Monitor(node, _ns(args.robot_ns), _ns(args.operator_ns), args.camera_topic, output,
                        args.save_every, args.show)
@@ -442,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.monotonic()
         next_status = start + 1.0
         while rclpy.ok():
-            rclpy.spin_once(node, timeout_sec=0.1)
+            executor.spin_once(timeout_sec=0.1)
             for plan, proc in procs:
                 rc = proc.poll()
                 if rc is not None:
@@ -467,6 +469,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["exit_status"] = status
         output.mkdir(parents=True, exist_ok=True)
         (output / "summary.json").write_text(json.dumps(summary, indent=2))
+        executor.shutdown(timeout_sec=1.0)
         node.destroy_node()
         rclpy.try_shutdown()
     print("run_graph: " + json.dumps({k: v for k, v in summary.items() if k != "saved_png"}),
