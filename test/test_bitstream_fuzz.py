@@ -14,10 +14,16 @@ from sqgan_ros.bitstream import (BitstreamError, Coding, EntropyPriors, FrameHea
                                  decode_frame, encode_frame, peek_header)
 from sqgan_ros.bitstream.header import StreamLayout, write_header
 
+from sqgan_ros.bitstream.index_context import NUM_GROUPS
+
 from bitstream_helpers import CODEBOOKS, MODEL_ID, frame, with_crc
 
 PRIORS = EntropyPriors.uniform(CODEBOOKS)
 RNG = np.random.default_rng(0)
+#: Learned priors with index context tables (sequential, per-symbol decoding of the indices).
+PRIORS_CTX = EntropyPriors.from_statistics(
+    [frame(RNG) for _ in range(40)], CODEBOOKS,
+    {name: np.arange(size) % NUM_GROUPS for name, size in CODEBOOKS.items()})
 STREAMS = {coding: encode_frame(FrameHeader(MODEL_ID, (480, 640), (256, 512), frame_id=9,
                                             coding=coding), frame(RNG), PRIORS)
            for coding in Coding}
@@ -26,14 +32,14 @@ STREAMS = {coding: encode_frame(FrameHeader(MODEL_ID, (480, 640), (256, 512), fr
 MAX_CPU_SECONDS = 0.5
 
 
-def _decode_only_bitstream_errors(data: bytes) -> None:
+def _decode_only_bitstream_errors(data: bytes, priors: EntropyPriors = PRIORS) -> None:
     # The garbage collector is paused while timing: a full collection of the objects Hypothesis
     # accumulates over 100k cases once cost 1.2 s of CPU inside a 12 ms decode.
     gc.disable()
     try:
         start = time.thread_time()
         try:
-            decode_frame(data, PRIORS)
+            decode_frame(data, priors)
         except BitstreamError:
             pass
         elapsed = time.thread_time() - start
@@ -103,7 +109,8 @@ def _forged_payload_case(data) -> bytes:
 @settings(max_examples=1500, deadline=None)
 @given(data=st.data())
 def test_garbage_payload_with_valid_crc(data) -> None:
-    _decode_only_bitstream_errors(_forged_payload_case(data))
+    _decode_only_bitstream_errors(_forged_payload_case(data),
+                                  data.draw(st.sampled_from([PRIORS, PRIORS_CTX])))
 
 
 @pytest.mark.slow
@@ -121,7 +128,7 @@ def test_fuzz_100k(kind: int, data) -> None:
                                      max_size=64)):
             stream[bit // 8] ^= 0x80 >> (bit % 8)
         payload = bytes(stream[:data.draw(st.integers(0, len(stream)))])
-    _decode_only_bitstream_errors(payload)
+    _decode_only_bitstream_errors(payload, data.draw(st.sampled_from([PRIORS, PRIORS_CTX])))
 
 
 def test_error_messages_name_the_problem() -> None:
