@@ -546,6 +546,7 @@ def sqgan_points(evalset: EvalSet, model: Any, keep_ratios: Sequence[float], tar
     from sqgan_ros.api import SemanticDecoder, SemanticEncoder, _resize
     from sqgan_ros.bitstream import FrameHeader, FrameType, encode_frame
     from sqgan_ros.codec.model import KeepRatios
+    from sqgan_ros.codec.precision import autocast
 
     enc = SemanticEncoder(model, device=device)
     dec = SemanticDecoder(enc.loaded, device=device)
@@ -565,7 +566,7 @@ def sqgan_points(evalset: EvalSet, model: Any, keep_ratios: Sequence[float], tar
         t0 = time.perf_counter()
         small = _resize(image, loaded.config.image_size, labels=False)
         small_lab = _resize(transmitter_labels[i], loaded.config.image_size, labels=True)
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(dev, enc.dtype):  # the API's precision
             x = _to_tensor(small, dev)
             lab = torch.from_numpy(small_lab.astype(np.int64)).unsqueeze(0).to(dev)
             analysis = loaded.model.transmitter.analyse(x, lab)
@@ -825,6 +826,9 @@ def run_sweep(cfg: EvalConfig, model: Any, progress: Callable[[str], None] | Non
         progress: called with a line per finished point (e.g. ``print``).
     """
     from sqgan_ros.api import resolve_device
+    import torch
+
+    from sqgan_ros.codec.precision import resolve_precision
     from sqgan_ros.codec.model_file import LoadedModel, load_model
 
     say = progress or (lambda line: None)
@@ -873,7 +877,9 @@ def run_sweep(cfg: EvalConfig, model: Any, progress: Callable[[str], None] | Non
     notes.append("Baseline bits are whole files / Annex-B streams (container headers included), without "
                  "transport framing.")
     meta = {"model_id": loaded.model_id, "model_size": list(loaded.config.image_size),
-            "size": list(cfg.size), "fps": cfg.fps, "device": device, "seconds": time.perf_counter() - start,
+            "size": list(cfg.size), "fps": cfg.fps, "device": device,
+            "precision": str(resolve_precision("auto", torch.device(device))).removeprefix("torch."),
+            "seconds": time.perf_counter() - start,
             "segmenter": scorer.segmenter.name,
             "sets": {s.name: {"frames": len(s), "description": s.description} for s in sets}}
     return SweepResult(rows, sets, grids, notes, meta)
