@@ -19,7 +19,7 @@ from bitstream_helpers import MODEL_ID, clustered_branch, random_branch
 
 K = 64
 SIZES = {"semantic": K, "image": K}
-GROUPS = np.arange(K) % NUM_GROUPS  # codeword i is in group i % 16
+GROUPS = np.arange(K) % NUM_GROUPS  # codeword i is in group i % NUM_GROUPS
 
 
 def _markov_branch(rng: np.random.Generator, grid: tuple[int, int], k: int) -> BranchSymbols:

@@ -22,11 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 #: Codeword groups (k-means clusters of the codebook) the contexts distinguish.
-NUM_GROUPS: int = 16
+NUM_GROUPS: int = 32
 #: Contexts: none, left group, upper group.
 NUM_INDEX_CONTEXTS: int = 1 + 2 * NUM_GROUPS
 #: Identifies this context model in serialised priors.
-INDEX_CONTEXT_MODEL_NAME: str = "left-or-up-group16-v1"
+INDEX_CONTEXT_MODEL_NAME: str = "left-or-up-group32-v1"
 
 
 def index_contexts(grid: tuple[int, int], positions: np.ndarray, indices: np.ndarray,
