@@ -134,3 +134,22 @@ def test_cdr_overhead_matches_rclpy():
         assert len(serialize_message(msg)) - payload_len == _cdr_overhead(payload_len, frame_id, "ab" * 8)
     over, method = semantic_frame_overhead(b"\x01" * 50, "camera", "ab" * 8)
     assert method == "rclpy serialize_message" and over == _cdr_overhead(50, "camera", "ab" * 8)
+
+
+def test_showcase_figure_has_a_row_per_scene_and_three_tiles_per_ratio(tmp_path) -> None:
+    import torch
+
+    from sqgan_ros.codec.config import get_config
+    from sqgan_ros.codec.model import SQGAN
+    from sqgan_ros.codec.model_file import save_model
+    from sqgan_ros.evaluation.showcase import main, showcase
+
+    torch.manual_seed(0)
+    model = tmp_path / "tiny.safetensors"
+    save_model(model, SQGAN(get_config("tiny")))
+    figure = showcase(model, [0.1, 0.5], scenes=2)
+    h, w = get_config("tiny").image_size
+    assert figure.shape == (2 * h, 5 * w, 3) and figure.dtype == np.uint8
+    out = tmp_path / "fig.png"
+    assert main(["--model", str(model), "--scenes", "1", "--scale", "1", "--out", str(out)]) == 0
+    assert out.stat().st_size > 0
