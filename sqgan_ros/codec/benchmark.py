@@ -32,7 +32,8 @@ import numpy as np
 import torch
 
 from sqgan_ros.api import SemanticDecoder, SemanticEncoder
-from sqgan_ros.bitstream import Coding, fixed_length_bits, peek_header
+from sqgan_ros.bitstream import CHECKSUM_BYTES, Coding, fixed_length_bits, peek_header
+from sqgan_ros.bitstream.header import read_header
 from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
@@ -102,7 +103,8 @@ def run(loaded: LoadedModel, runs: int, ratios: list[float], precision: str = "a
               f"API encode (resize+entropy)  {api_enc_ms[0]:8.1f} {api_enc_ms[1]:8.1f}",
               f"API decode (entropy+resize)  {api_dec_ms[0]:8.1f} {api_dec_ms[1]:8.1f}",
               f"peak RSS                     {_peak_rss_mb():8.1f} MB", "",
-              "keep   k_sem  k_img  entropy B  fixed-len B  paper bits/8  bpp(entropy)  kbit/s@10fps"]
+              "keep   k_sem  k_img  entropy B  fixed-len B  paper bits/8  bpp(entropy)  kbit/s@10fps  "
+              "payload B  saving vs paper"]
     sizes = {"semantic": loaded.config.semantic.codebook_size, "image": loaded.config.image.codebook_size}
     for ratio in ratios:
         entropy = enc.encode(image, labels, keep_ratio=ratio, coding=Coding.ENTROPY)
@@ -113,8 +115,12 @@ def run(loaded: LoadedModel, runs: int, ratios: list[float], precision: str = "a
         paper_bytes = fixed_length_bits(frame, sizes) / 8.0
         header = peek_header(entropy)
         bpp = 8 * len(entropy) / (header.model_size[0] * header.model_size[1])
+        payload = len(entropy) - read_header(entropy[:-CHECKSUM_BYTES])[2] - CHECKSUM_BYTES
         lines.append(f"{ratio:<5}  {stats.semantic_k:5d}  {stats.image_k:5d}  {len(entropy):9d}  "
-                     f"{len(fixed):11d}  {paper_bytes:12.1f}  {bpp:12.4f}  {8 * len(entropy) * 10 / 1000:12.1f}")
+                     f"{len(fixed):11d}  {paper_bytes:12.1f}  {bpp:12.4f}  {8 * len(entropy) * 10 / 1000:12.1f}  "
+                     f"{payload:9d}  {100.0 * (1.0 - payload / paper_bytes):14.1f}%")
+    lines.append("payload B: the range-coded symbols alone (entropy B less the header and CRC-32), the "
+                 "quantity the paper's count (1 bit per cell + 10 bits per index) describes")
     return "\n".join(lines)
 
 
