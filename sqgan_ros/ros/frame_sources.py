@@ -46,6 +46,7 @@ __all__ = [
     "V4L2Source",
     "VideoFileSource",
     "open_source",
+    "synthetic_seed",
 ]
 
 #: (H, W) of generated sources (pattern, synthetic) when no size is given: the codec's size.
@@ -403,6 +404,15 @@ class V4L2Source(_CaptureSource):
         return frame
 
 
+def synthetic_seed(spec: str, default: int = 0) -> int | None:
+    """The seed a ``synthetic[:SEED]`` spec names (``default`` for plain ``synthetic``), or None
+    when ``spec`` is not a synthetic source."""
+    match = re.fullmatch(r"synthetic(?::(\d+))?", spec.strip())
+    if match is None:
+        return None
+    return int(match.group(1)) if match.group(1) is not None else default
+
+
 def open_source(spec: str, *, size: tuple[int, int] | None = None, loop: bool = True, start_index: int = 0,
                 seed: int = 0, cache_frames: int = 0, cache_dir: str | Path | None = None) -> FrameSource:
     """Open the frame source that ``spec`` names (see the module docstring).
@@ -432,9 +442,8 @@ def open_source(spec: str, *, size: tuple[int, int] | None = None, loop: bool = 
         raise FrameSourceError("empty source spec; use pattern, synthetic, /dev/videoN, a folder or a video file")
     if text == "pattern":
         return PatternSource(size=size, start_index=start_index)
-    match = re.fullmatch(r"synthetic(?::(\d+))?", text)
-    if match:
-        chosen_seed = int(match.group(1)) if match.group(1) is not None else seed
+    chosen_seed = synthetic_seed(text, seed)
+    if chosen_seed is not None:
         return SyntheticSource(seed=chosen_seed, size=size, start_index=start_index,
                                cache_frames=cache_frames, cache_dir=cache_dir)
     if re.fullmatch(r"(?:/dev/video)?\d+", text):

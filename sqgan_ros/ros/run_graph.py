@@ -23,7 +23,6 @@ import argparse
 import json
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqgan_ros.ros.frame_sources import DEFAULT_SIZE, synthetic_seed
 
 __all__ = ["NodePlan", "GraphOptions", "graph_plan", "node_command", "main"]
 
@@ -159,14 +160,16 @@ def graph_plan(opts: GraphOptions) -> list[NodePlan]:
 
 def is_synthetic(source: str) -> bool:
     """True for the ``synthetic[:SEED]`` camera source spec."""
-    return re.fullmatch(r"synthetic(?::\d+)?", source.strip()) is not None
+    return synthetic_seed(source) is not None
 
 
-def prerender_synthetic(source: str, frames: int, size: tuple[int, int] = (256, 512)) -> None:
+def prerender_synthetic(source: str, frames: int, size: tuple[int, int] = DEFAULT_SIZE) -> None:
     """Render the cache a ``synthetic[:SEED]`` camera replays (no-op when it exists)."""
     from sqgan_ros.data.synthetic.sequence_cache import find_cache, render_sequence_cache
 
-    seed = int(source.strip().partition(":")[2] or 0)
+    seed = synthetic_seed(source)
+    if seed is None:
+        raise ValueError(f"{source!r} is not a synthetic[:SEED] source")
     if frames <= 0 or find_cache(seed, size, frames) is not None:
         return
     print(f"run_graph: pre-rendering {frames} synthetic frames (seed {seed}) once, so the camera "
