@@ -33,12 +33,17 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torc
 
 
 @functools.cache
+def _onednn_supports(query: str) -> bool:
+    """Ask oneDNN (private torch API ``torch.ops.mkldnn.<query>``); False when absent or failing."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and getattr(torch.ops.mkldnn, query)())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def cpu_has_native_bf16() -> bool:
     """True when oneDNN runs bfloat16 convolutions natively on this CPU (AVX512-BF16 or AMX)."""
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):  # private API: absent or failing on some builds
-        return False
+    return _onednn_supports("_is_mkldnn_bf16_supported")
 
 
 def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
@@ -64,12 +69,8 @@ def resolve_precision(precision: str, device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cpu" and cpu_has_native_bf16() else torch.float32
 
 
-@functools.cache
 def _cpu_has_native_fp16() -> bool:
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_fp16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    return _onednn_supports("_is_mkldnn_fp16_supported")
 
 
 def prepare_model(model: nn.Module, dtype: torch.dtype) -> nn.Module:
