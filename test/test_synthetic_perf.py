@@ -1,16 +1,18 @@
-"""The synthetic generator's fast paths keep its results: shading in two passes, partial sky,
-per-shape tables filled at once, masked facade copies, world draws without numpy round trips.
+"""The synthetic generator's fast paths keep its results: light-mapped albedo finished in a few
+full-frame passes, partial sky, per-shape tables filled at once, masked facade copies, world draws
+without numpy round trips.
 
 Not timed (machines are shared): ``python -m sqgan_ros.data.synthetic.benchmark`` measures speed.
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
-from sqgan_ros.data.synthetic.painter import Look, _Grid, _sky, sample_look, shade
+from sqgan_ros.data.synthetic.painter import Look, _colour_map, _Grid, _sky, finish, sample_look
 from sqgan_ros.data.synthetic.scene import StreetWorld, _colour, _pick, _CAR_COLOURS
 
 SIZE = (64, 128)
@@ -27,14 +29,31 @@ def _reference_shade(img: np.ndarray, alpha: np.ndarray, look: Look) -> np.ndarr
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_shade_equals_haze_light_overcast(seed: int) -> None:
+def test_finish_equals_detail_haze_light_overcast_blur_grain(seed: int) -> None:
     rng = np.random.default_rng(seed)
     look = sample_look(rng)
-    img = rng.uniform(0, 255, (20, 30, 3)).astype(np.float32)
+    albedo = rng.uniform(0, 255, (20, 30, 3)).astype(np.float32)
+    gain = rng.uniform(0.8, 1.2, (20, 30)).astype(np.float32)
     alpha = rng.uniform(0, 0.92, (20, 30)).astype(np.float32)
-    got = shade(img, alpha, look)
-    assert got.dtype == np.float32 and got.shape == img.shape
-    np.testing.assert_allclose(got, _reference_shade(img, alpha, look), rtol=0, atol=2e-3)
+    grain = rng.normal(0, 3, (20, 30)).astype(np.float32)
+    ref = cv2.GaussianBlur(_reference_shade(albedo * gain[..., None], alpha, look), (0, 0), look.blur)
+    ref = np.clip(ref + grain[..., None], 0, 255)
+    lit = cv2.transform(albedo, _colour_map(look))
+    got = finish(lit, gain, alpha, look, grain)
+    assert got.dtype == np.uint8 and got.shape == albedo.shape
+    # equal to float rounding: the truncation to uint8 may only differ where ref is ~an integer
+    diff = got.astype(np.float64) - ref
+    assert np.all((diff > -1.0 - 1e-3) & (diff <= 1e-3))
+
+
+def test_sky_through_the_colour_map_equals_the_mapped_sky() -> None:
+    seq = StreetSequence(9, SIZE)
+    grid = _Grid.get(SIZE)
+    cam = seq.camera(0)
+    colour_map = _colour_map(seq.look)
+    plain = _sky(SIZE, cam, seq.look, grid, 5, 2)
+    np.testing.assert_allclose(_sky(SIZE, cam, seq.look, grid, 5, 2, colour_map), cv2.transform(plain, colour_map),
+                               rtol=0, atol=1e-3)
 
 
 def test_sky_for_top_rows_equals_full_sky_rows() -> None:

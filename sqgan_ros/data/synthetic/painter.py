@@ -119,16 +119,29 @@ def _channels3(plane: np.ndarray) -> np.ndarray:
     return cv2.merge((plane, plane, plane))
 
 
-def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, oy: int) -> np.ndarray:
+def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, oy: int,
+         colour_map: np.ndarray | None = None) -> np.ndarray:
     """Sky gradient with clouds for the top ``size[0]`` rows of the frame.
 
     Per channel c: ``gradient_c(row) * (1 - cover) + cloud * cover``, computed plane by plane
     (row-wise broadcasting is fast; broadcasting over the 3 interleaved channels is not).
+
+    Args:
+        size: (rows, width) of the sky to draw.
+        cam: The camera (its horizon row).
+        look: Sky colours and cloud cover.
+        grid: Per-size constants (cloud noise).
+        ox, oy: Offset of this frame's window into the cloud noise.
+        colour_map: Optional 3x3 colour map T (see :func:`_colour_map`); the sky is then returned
+            as seen through it, ``T(sky)``, computed on the sky's colours (it is linear in them).
     """
     h, w = size
     t = np.clip((cam.cy - grid.rows[:h]) / max(cam.cy, 1.0), 0.0, 1.0)[:, None] ** 0.7
     zen = np.array(look.zenith, np.float32)
     hor = np.array(look.horizon, np.float32)
+    grey = np.ones(3, np.float32)  # the clouds' colour direction
+    if colour_map is not None:
+        zen, hor, grey = colour_map @ zen, colour_map @ hor, colour_map @ grey
     cloud = grid.clouds[oy:oy + h, ox:ox + w]
     cover = np.clip((cloud - (1.0 - 2.0 * look.clouds) * 0.6) * 2.5, 0.0, 1.0).astype(np.float32)
     clear = np.float32(1.0) - cover
@@ -136,7 +149,8 @@ def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, o
     planes = []
     for c in range(3):
         gradient = (hor[c] + (zen[c] - hor[c]) * t).astype(np.float32)
-        planes.append(gradient * clear + cloudy)
+        plane = gradient * clear
+        planes.append(plane + cloudy if grey[c] == 1.0 else cv2.scaleAdd(cloudy, float(grey[c]), plane))
     return cv2.merge(planes)
 
 
@@ -148,31 +162,46 @@ def _colour_map(look: Look) -> np.ndarray:
     return (desaturate @ light).astype(np.float32)
 
 
-def shade(img: np.ndarray, alpha: np.ndarray, look: Look) -> np.ndarray:
-    """Haze, light and overcast desaturation of a float32 RGB image, in two passes.
+def finish(lit: np.ndarray, gain: np.ndarray, alpha: np.ndarray, look: Look,
+           grain: np.ndarray | None = None) -> np.ndarray:
+    """Detail, haze, camera blur and sensor grain of a frame whose albedo is already light-mapped.
 
-    Equal (to float rounding) to: ``img + (fog - img) * alpha``, then times the light
-    (temperature x gain), then ``+ (grey mean - img) * overcast * 0.6``. Light and
-    desaturation are one linear colour map T, and the haze mix commutes with it:
-    ``T(img + (fog - img) a) = T(img) + (T(fog) - T(img)) a``.
+    With T the frame's colour map (light then overcast desaturation, :func:`_colour_map`) and
+    ``lit = T(albedo)``, this returns (to float rounding)::
+
+        blur(T(albedo * gain) * (1 - alpha) + T(fog) * alpha) + grain
+
+    i.e. detail modulation, haze towards the fog colour, light, desaturation, blur, then rain and
+    noise. T is linear and the gain a per-pixel scalar, so ``T(albedo * gain) = lit * gain``, and
+    the blur is linear, so the haze's fog term is blurred as one plane:
+    ``blur(lit * gain * (1 - alpha)) + T(fog) * blur(alpha) + grain``. That is two full-frame
+    colour passes (a multiply and the blur) instead of six.
 
     Args:
-        img: float32 image (H, W, 3), contiguous.
-        alpha: float32 haze opacity (H, W) in [0, 1].
-        look: light and weather of the frame.
+        lit: float32 (H, W, 3) light-mapped albedo, contiguous; overwritten.
+        gain: float32 (H, W) detail gain (1 where there is no detail).
+        alpha: float32 (H, W) haze opacity in [0, 1].
+        look: Light and weather of the frame.
+        grain: Optional float32 (H, W) grey signal added after the blur (rain streaks, noise).
+
+    Returns:
+        uint8 (H, W, 3) image (values clipped to 0..255, then truncated).
     """
-    colour_map = _colour_map(look)
-    out = cv2.transform(img, colour_map)
-    fog = (*(colour_map @ np.asarray(look.fog_colour, np.float32)).tolist(), 0.0)
-    # out + (fog - out) * a == (out - fog) * (1 - a) + fog, with per-channel scalars in OpenCV
-    cv2.subtract(out, fog, dst=out)
-    cv2.multiply(out, _channels3(np.float32(1.0) - alpha), dst=out)
-    cv2.add(out, fog, dst=out)
-    return out
+    fog = _colour_map(look) @ np.asarray(look.fog_colour, np.float32)
+    keep = np.subtract(np.float32(1.0), alpha)
+    keep *= gain
+    cv2.multiply(lit, _channels3(keep), dst=lit)
+    out = cv2.GaussianBlur(lit, (0, 0), look.blur)
+    haze = cv2.GaussianBlur(alpha, (0, 0), look.blur)
+    if grain is None:
+        grain = np.zeros_like(alpha)
+    cv2.add(out, cv2.merge([cv2.scaleAdd(haze, float(f), grain) for f in fog.tolist()]), dst=out)
+    return np.clip(out, 0, 255, out=out).astype(np.uint8)
 
 
 def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, cam: Camera,
-                  bbox: tuple[int, int, int, int], corners: np.ndarray | None = None) -> None:
+                  bbox: tuple[int, int, int, int], corners: np.ndarray | None = None,
+                  colour_map: np.ndarray | None = None) -> None:
     """Warp ``shape``'s facade texture onto the pixels of ``img`` where ``idmap == sid``.
 
     Only the bounding box of the visible pixels (within ``bbox``) is warped; nothing is done
@@ -187,6 +216,7 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
         bbox: (x0, y0, x1, y1) pixel box that holds the shape.
         corners: The pixel coordinates (4, 2) of the shape's vertices when the whole quad is in
             front of the camera (they are the texture's corners); None to project them here.
+        colour_map: Optional 3x3 colour map T: the texels are written as ``T(colour * texel)``.
     """
     x0, y0, x1, y1 = bbox
     mask = idmap[y0:y1, x0:x1] == sid
@@ -196,7 +226,7 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
     mask = mask[ry:ry + rh, rx:rx + rw]
     x0, y0 = x0 + rx, y0 + ry
     if corners is not None:
-        _warp_into(img, mask, (x0, y0), shape, corners - (x0, y0), 0.0, 1.0)
+        _warp_into(img, mask, (x0, y0), shape, corners - (x0, y0), 0.0, 1.0, colour_map)
         return
     origin, axis_s, axis_t = shape.texture[1:4]
     cam_o = cam.to_camera(origin[None])[0]
@@ -216,11 +246,11 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
     world = np.stack([origin + s0 * axis_s, origin + s1 * axis_s, origin + s1 * axis_s + axis_t, origin + s0 * axis_s + axis_t])
     dst = cam.project_camera(cam.to_camera(world))
     dst -= (x0, y0)
-    _warp_into(img, mask, (x0, y0), shape, dst, s0, s1)
+    _warp_into(img, mask, (x0, y0), shape, dst, s0, s1, colour_map)
 
 
 def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], shape: Shape, dst: np.ndarray,
-               s0: float, s1: float) -> None:
+               s0: float, s1: float, colour_map: np.ndarray | None = None) -> None:
     """Warp the part ``s0..s1`` (along its first axis) of ``shape``'s texture to the pixel quad ``dst``.
 
     Args:
@@ -230,6 +260,8 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
         shape: The textured shape.
         dst: (4, 2) pixel corners relative to ``origin_px``: (s0, 0), (s1, 0), (s1, 1), (s0, 1).
         s0, s1: Kept part of the quad along its first axis.
+        colour_map: Optional 3x3 colour map T: the texels are written as ``T(colour * texel)``,
+            in one pass (``T diag(colour)`` applied to the warped texels).
     """
     tex, _, _, _, ms, mt, off_px = shape.texture
     th = tex.shape[0]
@@ -242,7 +274,10 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
                     [off_px + s0 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t]], np.float32)
     hmat = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     warped = cv2.warpPerspective(tex, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    cv2.multiply(warped, (*shape.colour, 0.0), dst=warped)
+    if colour_map is None:
+        cv2.multiply(warped, (*shape.colour, 0.0), dst=warped)
+    else:
+        warped = cv2.transform(warped, colour_map * np.asarray(shape.colour, np.float32))
     cv2.copyTo(warped, mask.view(np.uint8), img[y0:y0 + rh, x0:x0 + rw])
 
 
@@ -395,9 +430,9 @@ def _haze_alpha(ids: np.ndarray, tables: _Tables, cam: Camera, look: Look, grid:
     return alpha
 
 
-def _rain(img: np.ndarray, look: Look, rng: np.random.Generator) -> None:
-    """Add anti-aliased rain streaks to the float32 image in place."""
-    h, w = img.shape[:2]
+def _rain(size: tuple[int, int], look: Look, rng: np.random.Generator) -> np.ndarray:
+    """Anti-aliased rain streaks: a float32 (H, W) grey plane (0..60 * rain) added to the image."""
+    h, w = size
     streaks = np.zeros((h, w), np.float32)
     n_streaks = int(look.rain * w * 0.6)
     x0 = rng.uniform(0, w, n_streaks)
@@ -406,12 +441,17 @@ def _rain(img: np.ndarray, look: Look, rng: np.random.Generator) -> None:
     slant = rng.normal(0.15, 0.05)
     for a, b, ln in zip(x0, y0, length):
         cv2.line(streaks, (int(a), int(b)), (int(a + slant * ln), int(b + ln)), 1.0, 1, cv2.LINE_AA)
-    cv2.add(img, _channels3(streaks * np.float32(60.0 * look.rain)), dst=img)
+    streaks *= np.float32(60.0 * look.rain)
+    return streaks
 
 
 def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: Look,
           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Render scene objects into (image RGB uint8 (H,W,3), labels uint8 (H,W)).
+
+    The image is built directly in light-mapped colours (the colour table, the facade texels
+    and the sky go through the frame's colour map once, not every pixel), then finished in a
+    few full-frame passes by :func:`finish`.
 
     Args:
         objects: Scene objects; drawn by layer, then far to near.
@@ -431,21 +471,22 @@ def paint(objects: list[SceneObject], cam: Camera, size: tuple[int, int], look: 
     # per-shape tables to pixels: np.take with native-int indices is ~2x faster than lut[idmap]
     ids = idmap.astype(np.intp)
     labels = np.take(tables.label, ids)
-    img = np.take(tables.colour, ids, axis=0)
+    colour_map = _colour_map(look)
+    lit = np.take(tables.colour @ colour_map.T, ids, axis=0)
     for sid, shape, bbox, corners in textured:
-        _warp_texture(img, idmap, sid, shape, cam, bbox, corners)
+        _warp_texture(lit, idmap, sid, shape, cam, bbox, corners, colour_map)
     ox, oy = int(rng.integers(0, w)), int(rng.integers(0, h))
-    cv2.multiply(img, _channels3(_detail_gain(ids, tables, grid, ox, oy)), dst=img)
-    # sky (only the rows that hold some)
+    gain = _detail_gain(ids, tables, grid, ox, oy)
+    # sky (only the rows that hold some; its gain is 1: the sky's detail amplitude is 0)
     sky_mask = idmap == 0
     sky_rows = np.flatnonzero(sky_mask.any(axis=1))
     if sky_rows.size:
         rows = int(sky_rows[-1]) + 1
-        sky = _sky((rows, w), cam, look, grid, ox, oy)
-        cv2.copyTo(sky, sky_mask[:rows].view(np.uint8), img[:rows])
-    img = cv2.GaussianBlur(shade(img, _haze_alpha(ids, tables, cam, look, grid), look), (0, 0), look.blur)
-    if look.rain > 0:
-        _rain(img, look, rng)
+        sky = _sky((rows, w), cam, look, grid, ox, oy, colour_map)
+        cv2.copyTo(sky, sky_mask[:rows].view(np.uint8), lit[:rows])
+    alpha = _haze_alpha(ids, tables, cam, look, grid)
+    grain = _rain(size, look, rng) if look.rain > 0 else None
     if look.noise > 0:
-        cv2.add(img, _channels3(grid.sensor[oy:oy + h, ox:ox + w] * np.float32(look.noise)), dst=img)
-    return np.clip(img, 0, 255, out=img).astype(np.uint8), labels
+        noise = grid.sensor[oy:oy + h, ox:ox + w] * np.float32(look.noise)
+        grain = noise if grain is None else cv2.add(grain, noise)
+    return finish(lit, gain, alpha, look, grain), labels
