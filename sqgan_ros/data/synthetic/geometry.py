@@ -51,9 +51,15 @@ class Camera:
         out[:, 2] = s * rel[:, 0] + c * rel[:, 2]
         return out
 
-    def project_camera(self, cam_pts: np.ndarray) -> np.ndarray:
-        """Camera-frame points (N, 3) with Z > 0 to pixel coordinates (N, 2)."""
-        z = cam_pts[:, 2]
+    def project_camera(self, cam_pts: np.ndarray, min_z: float | None = None) -> np.ndarray:
+        """Camera-frame points (N, 3) with Z > 0 to pixel coordinates (N, 2).
+
+        Args:
+            cam_pts: Points in camera coordinates.
+            min_z: If given, points are projected as if their Z were at least ``min_z`` (finite
+                results for points behind the camera, exact ones for the others).
+        """
+        z = cam_pts[:, 2] if min_z is None else np.maximum(cam_pts[:, 2], min_z)
         uv = np.empty((cam_pts.shape[0], 2), np.float64)
         uv[:, 0] = self.cx + self.focal * cam_pts[:, 0] / z
         uv[:, 1] = self.cy - self.focal * cam_pts[:, 1] / z

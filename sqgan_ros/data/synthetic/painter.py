@@ -185,7 +185,8 @@ def finish(lit: np.ndarray, gain: np.ndarray, alpha: np.ndarray, look: Look,
         grain: Optional float32 (H, W) grey signal added after the blur (rain streaks, noise).
 
     Returns:
-        uint8 (H, W, 3) image (values clipped to 0..255, then truncated).
+        uint8 (H, W, 3) image: values clipped to 0..255 and truncated (as numpy's ``astype``;
+        an exact integer value may come out one lower, a difference of one level).
     """
     fog = _colour_map(look) @ np.asarray(look.fog_colour, np.float32)
     keep = np.subtract(np.float32(1.0), alpha)
@@ -193,10 +194,11 @@ def finish(lit: np.ndarray, gain: np.ndarray, alpha: np.ndarray, look: Look,
     cv2.multiply(lit, _channels3(keep), dst=lit)
     out = cv2.GaussianBlur(lit, (0, 0), look.blur)
     haze = cv2.GaussianBlur(alpha, (0, 0), look.blur)
-    if grain is None:
-        grain = np.zeros_like(alpha)
-    cv2.add(out, cv2.merge([cv2.scaleAdd(haze, float(f), grain) for f in fog.tolist()]), dst=out)
-    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+    # truncation to uint8 as one saturating add: OpenCV rounds to nearest, and
+    # round(x - 0.5) == floor(x) for every x that is not an exact integer
+    offset = np.full_like(alpha, -0.5) if grain is None else cv2.subtract(grain, 0.5)
+    fog_and_grain = cv2.merge([cv2.scaleAdd(haze, float(f), offset) for f in fog.tolist()])
+    return cv2.add(out, fog_and_grain, dtype=cv2.CV_8U)
 
 
 def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, cam: Camera,
@@ -249,6 +251,31 @@ def _warp_texture(img: np.ndarray, idmap: np.ndarray, sid: int, shape: Shape, ca
     _warp_into(img, mask, (x0, y0), shape, dst, s0, s1, colour_map)
 
 
+_COMPACT_LIMIT = 64
+_compact_textures: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+
+
+def _compact(tex: np.ndarray) -> tuple[np.ndarray, float]:
+    """A uint16 copy of a float facade texture and its unit (``tex ~= texels * unit``), made once.
+
+    Facade warps sample far-away facades sparsely, so they are bound by cache misses; 16-bit texels
+    halve the memory they touch (and warp ~1.6x faster) while the quantisation error stays below
+    1e-4 of a grey level. Copies are kept per texture object (the texture bank lives for the
+    process), at most ``_COMPACT_LIMIT`` of them.
+
+    Args:
+        tex: float32 RGB texture with values >= 0.
+    """
+    hit = _compact_textures.get(id(tex))
+    if hit is None or hit[0] is not tex:
+        unit = max(float(tex.max()), 1e-6) / 65535.0
+        texels = np.round(tex / unit).astype(np.uint16)
+        if len(_compact_textures) >= _COMPACT_LIMIT:
+            _compact_textures.clear()
+        hit = _compact_textures[id(tex)] = (tex, texels, unit)
+    return hit[1], hit[2]
+
+
 def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], shape: Shape, dst: np.ndarray,
                s0: float, s1: float, colour_map: np.ndarray | None = None) -> None:
     """Warp the part ``s0..s1`` (along its first axis) of ``shape``'s texture to the pixel quad ``dst``.
@@ -261,7 +288,7 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
         dst: (4, 2) pixel corners relative to ``origin_px``: (s0, 0), (s1, 0), (s1, 1), (s0, 1).
         s0, s1: Kept part of the quad along its first axis.
         colour_map: Optional 3x3 colour map T: the texels are written as ``T(colour * texel)``,
-            in one pass (``T diag(colour)`` applied to the warped texels).
+            in one pass (``T diag(colour)`` applied to the warped texels); None: ``colour * texel``.
     """
     tex, _, _, _, ms, mt, off_px = shape.texture
     th = tex.shape[0]
@@ -273,11 +300,10 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
                     [off_px + s1 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t],
                     [off_px + s0 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t]], np.float32)
     hmat = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    warped = cv2.warpPerspective(tex, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
-    if colour_map is None:
-        cv2.multiply(warped, (*shape.colour, 0.0), dst=warped)
-    else:
-        warped = cv2.transform(warped, colour_map * np.asarray(shape.colour, np.float32))
+    texels, unit = _compact(tex)
+    warped = cv2.warpPerspective(texels, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    colour = np.asarray(shape.colour, np.float32) * np.float32(unit)
+    warped = cv2.transform(warped.astype(np.float32), colour_map * colour if colour_map is not None else np.diag(colour))
     cv2.copyTo(warped, mask.view(np.uint8), img[y0:y0 + rh, x0:x0 + rw])
 
 
@@ -345,26 +371,34 @@ def _rasterise(shapes: list[Shape], cam: Camera, size: tuple[int, int],
     textured: list[_Textured] = []
     if not shapes:
         return idmap, textured
-    counts = np.array([s.verts.shape[0] for s in shapes])
-    allpts = cam.to_camera(np.concatenate([s.verts for s in shapes]))
+    verts = [s.verts for s in shapes]
+    counts = np.fromiter(map(len, verts), np.intp, len(verts))
+    allpts = cam.to_camera(np.concatenate(verts))
     zall = allpts[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        uv_all = cam.project_camera(allpts)
     ends = np.cumsum(counts)
     starts = ends - counts
     zmin = np.minimum.reduceat(zall, starts)
     depth[1:] = np.add.reduceat(zall, starts) / counts
-    safe = np.clip(np.nan_to_num(uv_all, nan=0.0, posinf=_LIMIT, neginf=-_LIMIT), -_LIMIT, _LIMIT)
-    lo = np.minimum.reduceat(safe, starts, axis=0)
-    hi = np.maximum.reduceat(safe, starts, axis=0)
-    ipts = np.round(safe * _SCALE).astype(np.int32)
     near = zmin < NEAR
+    # project with Z floored at NEAR: exact for every shape drawn from these pixels (all its Z >= NEAR);
+    # the others are clipped to the near plane and projected again below
+    uv_all = cam.project_camera(allpts, min_z=NEAR)
+    np.clip(uv_all, -_LIMIT, _LIMIT, out=uv_all)
+    lo = np.minimum.reduceat(uv_all, starts, axis=0)
+    hi = np.maximum.reduceat(uv_all, starts, axis=0)
+    ipts = np.round(uv_all * _SCALE).astype(np.int32)
     on_screen = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
-    near_list, starts_list, ends_list = near.tolist(), starts.tolist(), ends.tolist()
-    for i in np.flatnonzero(near | on_screen).tolist():  # back to front
-        sid, first, last = i + 1, starts_list[i], ends_list[i]
+    drawn = np.flatnonzero(near | on_screen)
+    special = near | np.fromiter((s.texture is not None for s in shapes), bool, len(shapes))
+    fill_poly, line_8 = cv2.fillPoly, cv2.LINE_8
+    for i, first, last, slow in zip(drawn.tolist(), starts[drawn].tolist(), ends[drawn].tolist(),
+                                    special[drawn].tolist()):  # back to front
+        sid = i + 1
+        if not slow:  # most shapes: in front of the near plane, flat colour
+            fill_poly(idmap, [ipts[first:last]], sid, line_8, _SHIFT)
+            continue
         shape = shapes[i]
-        if near_list[i]:
+        if near[i]:
             cam_pts = clip_near(allpts[first:last])
             if cam_pts.shape[0] < 3:
                 continue
@@ -374,12 +408,10 @@ def _rasterise(shapes: list[Shape], cam: Camera, size: tuple[int, int],
             umax, vmax = uv.max(axis=0).tolist()
             if umax < 0 or vmax < 0 or umin > w or vmin > h:
                 continue
-            cv2.fillPoly(idmap, [np.round(uv * _SCALE).astype(np.int32)], sid, cv2.LINE_8, _SHIFT)
+            fill_poly(idmap, [np.round(uv * _SCALE).astype(np.int32)], sid, line_8, _SHIFT)
             corners = None
         else:
-            cv2.fillPoly(idmap, [ipts[first:last]], sid, cv2.LINE_8, _SHIFT)
-            if shape.texture is None:
-                continue
+            fill_poly(idmap, [ipts[first:last]], sid, line_8, _SHIFT)
             umin, vmin = lo[i].tolist()
             umax, vmax = hi[i].tolist()
             in_front = min(zall[first], zall[first + 1]) >= NEAR + 0.05
