@@ -3,7 +3,8 @@
 ::
 
     SemanticEncoder.encode(image uint8 (H, W, 3), labels (H, W) | None, keep_ratio, class_weights)
-        resize to the model size -> Transmitter.compress -> bitstream.encode_frame -> bytes
+        resize to the model size -> Transmitter.analyse + select -> rate-distortion index choice
+        (entropy coding only, :mod:`sqgan_ros.codec.index_rdo`) -> bitstream.encode_frame -> bytes
     SemanticDecoder.decode(bytes)
         bitstream.decode_frame (model id checked) -> Receiver.decompress -> resize back to (H, W)
 
@@ -32,7 +33,8 @@ import torch
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
 from sqgan_ros.bitstream.symbols import FrameSymbols
-from sqgan_ros.codec.model import KeepRatios
+from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, IndexChooser, IndexRDO, model_codebooks
+from sqgan_ros.codec.model import KeepRatios, Transmitter
 from sqgan_ros.codec.model_file import LoadedModel, load_model
 from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
@@ -130,11 +132,18 @@ class SemanticEncoder:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         precision: ``"auto"``, ``"float32"``, ``"bfloat16"`` or ``"float16"`` (compute dtype of
             the networks; the chosen dtype is ``self.dtype``).
+        index_rdo: default rate weights of the index choice under entropy coding
+            (:class:`~sqgan_ros.codec.index_rdo.IndexRDO`; ``NEAREST_INDICES``: the paper's
+            nearest codewords). ``encode`` can override it per frame.
     """
 
     def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto",
-                 precision: str = "auto") -> None:
+                 precision: str = "auto", index_rdo: IndexRDO = DEFAULT_INDEX_RDO) -> None:
+        if not isinstance(index_rdo, IndexRDO):
+            raise TypeError(f"index_rdo must be IndexRDO, got {type(index_rdo).__name__}")
         self.loaded, self.device, self.dtype = _prepare(model, device, precision)
+        self.index_rdo = index_rdo
+        self._chooser = IndexChooser(model_codebooks(self.loaded.model), self.loaded.priors)
         self.last_stats: EncodeStats | None = None
 
     def _check_image(self, image: np.ndarray) -> None:
@@ -188,7 +197,8 @@ class SemanticEncoder:
 
     def encode(self, image_rgb_uint8: np.ndarray, labels: np.ndarray | None = None,
                keep_ratio: float | KeepRatios = 0.25, class_weights: dict[str, float] | None = None,
-               frame_id: int = 0, coding: Coding = Coding.ENTROPY) -> bytes:
+               frame_id: int = 0, coding: Coding = Coding.ENTROPY,
+               index_rdo: IndexRDO | None = None) -> bytes:
         """Encode one frame.
 
         Args:
@@ -198,6 +208,9 @@ class SemanticEncoder:
             class_weights: run-time SAMM selection weights by class name (None: the paper's).
             frame_id: uint32 frame counter stored in the header.
             coding: ENTROPY (default) or FIXED_LENGTH (the paper's accounting).
+            index_rdo: rate weights of the index choice for this frame (None: ``self.index_rdo``).
+                FIXED_LENGTH coding always sends the nearest codewords (every index costs the
+                same there).
 
         Returns:
             The frame's bytes.
@@ -211,8 +224,14 @@ class SemanticEncoder:
         x, lab = self.prepare_inputs(image_rgb_uint8, labels)
         h, w = image_rgb_uint8.shape[:2]
         model_size = self.loaded.config.image_size
+        rdo = self.index_rdo if index_rdo is None else index_rdo
+        if not isinstance(rdo, IndexRDO):
+            raise TypeError(f"index_rdo must be IndexRDO or None, got {type(rdo).__name__}")
         with torch.inference_mode(), autocast(self.device, self.dtype):
-            symbols = self.loaded.model.transmitter.compress(x, lab, ratios, weights)[0]
+            analysis = self.loaded.model.transmitter.analyse(x, lab)
+            symbols = Transmitter.select(analysis, ratios, weights)[0]
+        if Coding(coding) is Coding.ENTROPY:
+            symbols = self._chooser.refine(symbols, analysis.latents_of(0), rdo)
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
                              frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
         data = encode_frame(header, symbols, self.loaded.priors)

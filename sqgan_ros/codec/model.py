@@ -135,6 +135,11 @@ class FrameAnalysis:
     semantic: BranchAnalysis
     image: BranchAnalysis
 
+    def latents_of(self, row: int) -> dict[str, torch.Tensor | None]:
+        """Projected latents ``[N, D]`` of batch item ``row`` per branch (None where not kept)."""
+        return {name: None if ana.latents is None else ana.latents[row]
+                for name, ana in (("semantic", self.semantic), ("image", self.image))}
+
 
 def check_labels(labels: torch.Tensor, num_classes: int) -> None:
     """Raise unless ``labels`` is an integer ``[B, H, W]`` tensor with values in [0, num_classes).

@@ -32,6 +32,7 @@ from sqgan_ros.codec.precision import autocast
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
+from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO, model_codebooks
 from sqgan_ros.codec.model_file import LoadedModel
 from sqgan_ros.codec.samm import keep_count
 from sqgan_ros.labels import weight_vector
@@ -88,11 +89,14 @@ class VideoTransmitter:
             ``config.change_threshold > 0``).
         first_frame_id: id of the first frame (None: random, so a restarted encoder does not
             reuse the ids of states an old decoder still holds).
+        chooser: rate-distortion index choice for the model's priors (None: nearest codewords
+            whatever ``code`` is given as ``index_rdo``).
     """
 
     def __init__(self, config: VideoConfig | None = None,
                  codebooks: dict[str, torch.Tensor] | None = None,
-                 first_frame_id: int | None = None) -> None:
+                 first_frame_id: int | None = None, chooser: IndexChooser | None = None) -> None:
+        self.chooser = chooser
         self.config = config if config is not None else VideoConfig()
         self.policy = ReferencePolicy(self.config)
         self.history = ReferenceHistory(self.config.history)
@@ -129,7 +133,7 @@ class VideoTransmitter:
 
     def code(self, analysis: FrameAnalysis, keep_ratios: KeepRatios,
              class_weights: torch.Tensor | None = None, *, row: int = 0,
-             force_intra: bool = False) -> CodedFrame:
+             force_intra: bool = False, index_rdo: IndexRDO = NEAREST_INDICES) -> CodedFrame:
         """Code batch item ``row`` of ``analysis`` as the next frame and record its state.
 
         Args:
@@ -139,6 +143,8 @@ class VideoTransmitter:
             class_weights: ``[20]`` run-time class weights or None.
             row: batch item to code.
             force_intra: code an INTRA frame whatever the policy says.
+            index_rdo: rate weights of the index choice of the sent latents (needs ``chooser``;
+                the reference state records the indices actually sent).
         """
         if not isinstance(keep_ratios, KeepRatios):
             raise TypeError(f"keep_ratios must be KeepRatios, got {type(keep_ratios).__name__}")
@@ -155,7 +161,8 @@ class VideoTransmitter:
         if reference is None and not choice.intra:
             choice = ReferenceChoice(True, frame_id, "grid")
         if choice.intra or reference is None:
-            symbols = Transmitter.select(_row(analysis, row), keep_ratios, class_weights)[0]
+            symbols = self._choose(Transmitter.select(_row(analysis, row), keep_ratios, class_weights)[0],
+                                   analysis, row, index_rdo)
             state = ReferenceState.from_intra(frame_id, symbols)
         else:
             branches, cut = {}, False
@@ -170,10 +177,11 @@ class VideoTransmitter:
                 cut = cut or update.stale_left > self.config.scene_cut_fraction * n
             if cut:  # too much of what the decoder holds would stay wrong: start afresh
                 choice = ReferenceChoice(True, frame_id, "scene-cut")
-                symbols = Transmitter.select(_row(analysis, row), keep_ratios, class_weights)[0]
+                symbols = self._choose(Transmitter.select(_row(analysis, row), keep_ratios,
+                                                          class_weights)[0], analysis, row, index_rdo)
                 state = ReferenceState.from_intra(frame_id, symbols)
             else:
-                symbols = FrameSymbols(**branches)
+                symbols = self._choose(FrameSymbols(**branches), analysis, row, index_rdo)
                 state = reference.updated(frame_id, symbols)
         self._refresh_counter += 1
         self.policy.sent(choice, frame_id)
@@ -181,6 +189,12 @@ class VideoTransmitter:
         self.next_frame_id = (frame_id + 1) % FRAME_ID_MODULUS
         return CodedFrame(FrameType.INTRA if choice.intra else FrameType.INTER, frame_id,
                           choice.reference_id, symbols, state, choice.reason)
+
+    def _choose(self, symbols: FrameSymbols, analysis: FrameAnalysis, row: int,
+                index_rdo: IndexRDO) -> FrameSymbols:
+        if self.chooser is None or not index_rdo.enabled:
+            return symbols
+        return self.chooser.refine(symbols, analysis.latents_of(row), index_rdo)
 
 
 def _row(analysis: FrameAnalysis, row: int) -> FrameAnalysis:
@@ -306,19 +320,20 @@ class VideoEncoder:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         first_frame_id: id of the first frame (None: random).
         precision: compute precision of the networks (see ``SemanticEncoder``).
+        index_rdo: default rate weights of the index choice under entropy coding (see
+            ``SemanticEncoder``); ``encode`` can override it per frame.
     """
 
     def __init__(self, model: LoadedModel | str | Path, config: VideoConfig | None = None,
                  device: str | torch.device = "auto", first_frame_id: int | None = None,
-                 precision: str = "auto") -> None:
-        self._images = SemanticEncoder(model, device, precision=precision)
+                 precision: str = "auto", index_rdo: IndexRDO = DEFAULT_INDEX_RDO) -> None:
+        self._images = SemanticEncoder(model, device, precision=precision, index_rdo=index_rdo)
         self.loaded = self._images.loaded
         self.device = self._images.device
         self.dtype = self._images.dtype
-        net = self.loaded.model
-        codebooks = {"semantic": net.semantic.quantizer.embedding.detach(),
-                     "image": net.image.quantizer.embedding.detach()}
-        self.transmitter = VideoTransmitter(config, codebooks, first_frame_id)
+        codebooks = model_codebooks(self.loaded.model)
+        self.transmitter = VideoTransmitter(config, codebooks, first_frame_id,
+                                            IndexChooser(codebooks, self.loaded.priors))
         self.config = self.transmitter.config
         self.last_stats: VideoEncodeStats | None = None
         self.last_frame: CodedFrame | None = None
@@ -333,7 +348,8 @@ class VideoEncoder:
 
     def encode(self, image_rgb_uint8: np.ndarray, labels: np.ndarray | None = None,
                keep_ratio: float | KeepRatios = 0.25, class_weights: dict[str, float] | None = None,
-               coding: Coding = Coding.ENTROPY, force_intra: bool = False) -> bytes:
+               coding: Coding = Coding.ENTROPY, force_intra: bool = False,
+               index_rdo: IndexRDO | None = None) -> bytes:
         """Encode the next frame of the stream (frame ids are assigned here).
 
         Args:
@@ -343,18 +359,26 @@ class VideoEncoder:
             class_weights: run-time SAMM selection weights by class name (None: the paper's).
             coding: ENTROPY (default) or FIXED_LENGTH.
             force_intra: code this frame as INTRA.
+            index_rdo: rate weights of the index choice (None: the encoder's default; FIXED_LENGTH
+                coding always sends the nearest codewords).
 
         Returns:
             The frame's bytes.
         """
         start = time.perf_counter()
+        rdo = self._images.index_rdo if index_rdo is None else index_rdo
+        if not isinstance(rdo, IndexRDO):
+            raise TypeError(f"index_rdo must be IndexRDO or None, got {type(rdo).__name__}")
+        if Coding(coding) is not Coding.ENTROPY:
+            rdo = NEAREST_INDICES
         ratios = keep_ratio if isinstance(keep_ratio, KeepRatios) else KeepRatios.both(keep_ratio)
         weights = None if class_weights is None else torch.from_numpy(weight_vector(class_weights))
         x, lab = self._images.prepare_inputs(image_rgb_uint8, labels)
         with torch.inference_mode():
             with autocast(self.device, self._images.dtype):
                 analysis = self.loaded.model.transmitter.analyse(x, lab)
-            coded = self.transmitter.code(analysis, ratios, weights, force_intra=force_intra)
+            coded = self.transmitter.code(analysis, ratios, weights, force_intra=force_intra,
+                                          index_rdo=rdo)
         h, w = image_rgb_uint8.shape[:2]
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w),
                              model_size=self.loaded.config.image_size, frame_type=coded.frame_type,

@@ -1,0 +1,173 @@
+"""Rate-distortion optimised choice of codebook indices (encoder side only).
+
+The quantizer maps each kept latent ``z`` to its nearest codeword. Under entropy coding the
+nearest codeword is not always the best choice: a codeword almost as close but much more probable
+under the model's priors costs fewer bits for a change the decoder cannot see. As HEVC's RDOQ does
+for transform coefficients, the encoder picks, for each kept latent::
+
+    i* = argmin_i  ||z - e_i||^2  +  lambda * D0 * bits(i | context)
+
+``bits`` is the information content of index ``i`` under the same tables the range coder uses
+(the index context of the left/upper kept neighbour when the priors have contexts,
+:mod:`sqgan_ros.bitstream.index_context`), ``D0`` the mean squared distance of the frame's kept
+latents to their nearest codewords (so ``lambda`` is unit-free: 0.1 trades one bit for a tenth of
+the typical quantization error), and the choice runs over the ``candidates`` nearest codewords.
+Contexts depend on the neighbours' choices, so the choice is refined in ``passes`` raster sweeps
+that each start from the previous one (the first from the nearest codewords).
+
+Nothing changes for the decoder: the stream format, the priors and the model id are the same,
+and a decoder cannot tell whether its encoder used this. Measured on the default model
+(24 synthetic test scenes, keep 0.25, lambdas 0.2 semantic / 0.4 image): 8.38 -> 7.66 bits per
+semantic index and 9.05 -> 8.36 bits per image index, at PSNR 18.46 -> 18.46 dB, LPIPS 0.389 ->
+0.390, decoded-SSM mIoU 26.1 -> 25.9 %.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sqgan_ros.bitstream.index_context import index_contexts
+from sqgan_ros.bitstream.priors import EntropyPriors
+from sqgan_ros.bitstream.symbols import BranchSymbols, FrameSymbols
+
+BRANCH_NAMES: tuple[str, str] = ("semantic", "image")
+
+
+@dataclass(frozen=True)
+class IndexRDO:
+    """Rate weights of the index choice per branch (0: nearest codeword, the paper's choice).
+
+    Args:
+        semantic: lambda of the semantic branch (its indices decide the decoded label map, so it
+            is kept lower than the image branch's).
+        image: lambda of the image branch.
+        candidates: nearest codewords considered per latent.
+        passes: raster sweeps refining the context-dependent choice.
+    """
+
+    semantic: float = 0.2
+    image: float = 0.4
+    candidates: int = 16
+    passes: int = 2
+
+    def __post_init__(self) -> None:
+        for name in BRANCH_NAMES:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                    or not math.isfinite(value) or value < 0:
+                raise ValueError(f"IndexRDO.{name} must be a finite number >= 0, got {value!r}")
+        for name in ("candidates", "passes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"IndexRDO.{name} must be an int >= 1, got {value!r}")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether any branch trades distortion for rate."""
+        return self.semantic > 0 or self.image > 0
+
+    def weight(self, branch: str) -> float:
+        """Lambda of ``branch`` ("semantic" or "image")."""
+        if branch not in BRANCH_NAMES:
+            raise ValueError(f"unknown branch {branch!r}")
+        return float(getattr(self, branch))
+
+
+#: The encoders' default: measured to cost no visible quality on the default model.
+DEFAULT_INDEX_RDO = IndexRDO()
+#: Nearest-codeword indices (what the quantizer picks; the paper's behaviour).
+NEAREST_INDICES = IndexRDO(semantic=0.0, image=0.0)
+
+
+class _BranchRate:
+    """Bits of every index under each context of one branch's priors (float32 ``(C, K)``)."""
+
+    def __init__(self, priors: EntropyPriors, name: str) -> None:
+        branch = priors.branch(name)
+        self.groups = branch.code_groups if branch.has_index_contexts else None
+        counts = (branch.context_counts if self.groups is not None
+                  else np.asarray(branch.index_counts)[None, :]).astype(np.float64)
+        self.bits = -np.log2(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def contexts(self, grid: tuple[int, int], positions: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        if self.groups is None:
+            return np.zeros(len(indices), dtype=np.int64)
+        return index_contexts(grid, positions, indices, self.groups)
+
+
+class IndexChooser:
+    """Re-chooses the indices of selected latents for one model's codebooks and priors.
+
+    Args:
+        codebooks: ``{"semantic": [K, D], "image": [K, D]}`` codewords of the model.
+        priors: the model's entropy priors (the tables the range coder will use).
+    """
+
+    def __init__(self, codebooks: dict[str, torch.Tensor], priors: EntropyPriors) -> None:
+        if set(codebooks) != set(BRANCH_NAMES):
+            raise ValueError(f"need the codebooks of {BRANCH_NAMES}, got {sorted(codebooks)}")
+        if not isinstance(priors, EntropyPriors):
+            raise TypeError(f"priors must be EntropyPriors, got {type(priors).__name__}")
+        self._codebooks = {name: book.detach().float() for name, book in codebooks.items()}
+        self._norms = {name: book.pow(2).sum(1) for name, book in self._codebooks.items()}
+        self._rates = {name: _BranchRate(priors, name) for name in BRANCH_NAMES}
+        for name in BRANCH_NAMES:
+            if self._rates[name].bits.shape[1] != self._codebooks[name].shape[0]:
+                raise ValueError(f"{name}: priors and codebook disagree on the codebook size")
+
+    def refine(self, symbols: FrameSymbols, latents: dict[str, torch.Tensor | None],
+               rdo: IndexRDO) -> FrameSymbols:
+        """The same kept positions with rate-distortion chosen indices.
+
+        Args:
+            symbols: the frame's selected latents (nearest-codeword indices).
+            latents: per branch, the projected latents ``[N, D]`` of this frame (``None``: the
+                branch is left as it is).
+            rdo: the rate weights.
+        """
+        if not rdo.enabled:
+            return symbols
+        branches = {}
+        for name in BRANCH_NAMES:
+            branch, z = symbols.branch(name), latents.get(name)
+            lam = rdo.weight(name)
+            branches[name] = branch if z is None or lam == 0 or not branch.k else \
+                self._refine_branch(name, branch, z, lam, rdo)
+        return FrameSymbols(**branches)
+
+    def _refine_branch(self, name: str, branch: BranchSymbols, latents: torch.Tensor, lam: float,
+                       rdo: IndexRDO) -> BranchSymbols:
+        book, rate = self._codebooks[name], self._rates[name]
+        n = branch.grid[0] * branch.grid[1]
+        if latents.dim() != 2 or latents.shape[0] != n or latents.shape[1] != book.shape[1]:
+            raise ValueError(f"{name}: expected latents [{n}, {book.shape[1]}], got "
+                             f"{tuple(latents.shape)}")
+        with torch.inference_mode():
+            z = latents.detach().to(book.device, torch.float32)[torch.tensor(branch.positions, dtype=torch.long)]
+            distance = (z.pow(2).sum(1, keepdim=True) - 2.0 * z @ book.t() + self._norms[name][None, :])
+            count = min(rdo.candidates, book.shape[0])
+            near, candidates = torch.topk(distance, count, dim=1, largest=False, sorted=True)
+        near = near.clamp_min(0.0).cpu().numpy().astype(np.float64)
+        candidates = candidates.cpu().numpy()
+        scale = float(near[:, 0].mean())
+        if not scale > 0.0:  # every latent sits on a codeword: nothing to trade
+            return branch
+        rows = np.arange(branch.k)
+        indices = candidates[:, 0]
+        for _ in range(rdo.passes):
+            contexts = rate.contexts(branch.grid, branch.positions, indices)
+            cost = near + (lam * scale) * rate.bits[contexts[:, None], candidates]
+            indices = candidates[rows, cost.argmin(axis=1)]
+        return BranchSymbols(branch.grid, branch.positions, indices.astype(np.int64))
+
+
+def model_codebooks(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """``{"semantic": [K, D], "image": [K, D]}`` codewords of an SQGAN."""
+    return {name: getattr(model, name).quantizer.embedding.detach() for name in BRANCH_NAMES}
+
+
+__all__ = ["DEFAULT_INDEX_RDO", "IndexChooser", "IndexRDO", "NEAREST_INDICES", "model_codebooks"]
