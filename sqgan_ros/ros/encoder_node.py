@@ -149,6 +149,7 @@ class EncoderNode(Node):
             merged.update(values)
             self._tunables = merged
             self._weights = class_weights_from(merged)
+            self._index_rdo = _index_rdo_from(merged)
             target = float(merged["target_kbps"])
             if target > 0.0:
                 cfg = RateControlConfig(
@@ -285,6 +286,7 @@ class EncoderNode(Node):
         stamp = stamp_to_seconds(job.header.stamp)
         with self._lock:
             weights = dict(self._weights)
+            index_rdo = self._index_rdo
             rate = self._rate
             decision = rate.decide(stamp) if rate is not None else None
             if decision is not None:
@@ -294,13 +296,15 @@ class EncoderNode(Node):
                 keep = KeepRatios(semantic=float(self._tunables["semantic_keep_ratio"]),
                                   image=float(self._tunables["image_keep_ratio"]))
         if self._video:  # the video encoder numbers frames and picks INTRA / INTER itself
-            payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep, class_weights=weights)
+            payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep, class_weights=weights,
+                                           index_rdo=index_rdo)
             stats = self._encoder.last_stats
             frame_id, sent_ratio = stats.frame_id, stats.sent_ratio
         else:
             frame_id = self._frame_id
             payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep,
-                                           class_weights=weights, frame_id=frame_id)
+                                           class_weights=weights, frame_id=frame_id,
+                                           index_rdo=index_rdo)
             stats = self._encoder.last_stats
             self._frame_id = (frame_id + 1) % _UINT32
             sent_ratio = keep.image
@@ -359,6 +363,14 @@ class EncoderNode(Node):
         self._slot.close()
         if self._worker.is_alive():
             self._worker.join(timeout=5.0)
+
+
+def _index_rdo_from(values: dict[str, Any]) -> Any:
+    """The ``IndexRDO`` of the ``rdo_lambda_*`` parameters (torch is imported here, lazily)."""
+    from sqgan_ros.codec.index_rdo import IndexRDO
+
+    return IndexRDO(semantic=float(values["rdo_lambda_semantic"]),
+                    image=float(values["rdo_lambda_image"]))
 
 
 def _stamp_key(stamp: Any) -> int:

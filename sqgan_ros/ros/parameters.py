@@ -142,6 +142,12 @@ def encoder_specs() -> dict[str, ParamSpec]:
                   "bit budget in kbit/s of the SemanticFrame messages (what the link pays); "
                   "> 0 enables rate control, 0 = fixed keep ratios",
                   low=0.0, high=MAX_TARGET_KBPS),
+        ParamSpec("rdo_lambda_semantic", 0.2,
+                  "rate weight of the semantic index choice: a codeword slightly farther than "
+                  "the nearest is sent when it saves enough bits (0 = nearest, the paper's "
+                  "choice); see sqgan_ros.codec.index_rdo", low=0.0, high=100.0),
+        ParamSpec("rdo_lambda_image", 0.4, "rate weight of the image index choice (as above)",
+                  low=0.0, high=100.0),
     ] + _encoder_video_specs() + _weight_specs()
     return {s.name: s for s in specs}
 
