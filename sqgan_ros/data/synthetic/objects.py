@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from sqgan_ros.data.synthetic.geometry import (SceneObject, Shape, box_faces, disc, planar, quad,
-                                              segment, unit_circle)
+from sqgan_ros.data.synthetic.geometry import (SceneObject, Shape, box_faces, disc, flat_vertices, planar,
+                                              quad, segment, unit_circle)
 from sqgan_ros.data.synthetic.textures import PIXELS_PER_METRE, Material
 from sqgan_ros.labels import CLASS_INDEX
 
@@ -50,7 +50,7 @@ def _shade(colour: Colour, k: float) -> Colour:
 def ground_quad(x0: float, x1: float, z0: float, z1: float, label: int, colour: Colour,
                 material: int, amp: float) -> Shape:
     """A rectangle on the ground plane (Y = 0)."""
-    verts = np.array([[x0, 0.0, z0], [x1, 0.0, z0], [x1, 0.0, z1], [x0, 0.0, z1]])
+    verts = flat_vertices(x0, 0.0, z0, x1, 0.0, z0, x1, 0.0, z1, x0, 0.0, z1)
     return Shape(verts, label, colour, material, amp, ground=True)
 
 
