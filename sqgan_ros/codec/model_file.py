@@ -7,8 +7,10 @@ Layout::
                                            weights_dtype},
                "model_id":  hex sha256 over that JSON and every tensor}
 
-Floating-point tensors are stored as ``weights_dtype``: ``float32`` (default) or ``float16``
-(half the file; the model computes in float32 after loading; absent = float32).
+Floating-point tensors are stored as ``weights_dtype`` (absent = ``float32``): ``float32``,
+``float16`` (half the file), ``int8`` or ``int4`` (per-row / per-group scaled integers, a quarter
+and about a sixth of float32; see :mod:`sqgan_ros.codec.weight_storage`). The model computes in
+float32 (or the run-time precision) after loading whatever the storage.
 
 The model id is ``sha256(json || for name in sorted(tensors): name, dtype, shape, raw bytes)``.
 It is recomputed on load and must match, so a corrupted or edited file is refused; its first 8
@@ -32,13 +34,14 @@ from safetensors.torch import save_file
 from sqgan_ros.bitstream import EntropyPriors
 from sqgan_ros.codec.config import ModelConfig, from_dict, to_dict
 from sqgan_ros.codec.model import SQGAN
+from sqgan_ros.codec.weight_storage import STORAGES, pack_state, unpack_state
 from sqgan_ros.labels import CLASS_NAMES
 
 FORMAT_VERSION: int = 1
 _META_KEY = "sqgan_ros"
 _ID_KEY = "model_id"
-#: Storage dtypes of floating-point tensors in a model file.
-WEIGHT_DTYPES: dict[str, torch.dtype] = {"float32": torch.float32, "float16": torch.float16}
+#: Storage formats of floating-point tensors in a model file.
+WEIGHT_DTYPES: tuple[str, ...] = STORAGES
 
 
 class ModelFileError(ValueError):
@@ -97,14 +100,6 @@ def default_priors(config: ModelConfig) -> EntropyPriors:
                                   "image": config.image.codebook_size})
 
 
-def _state_tensors(model: SQGAN, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
-    out = {}
-    for name, t in model.state_dict().items():
-        t = t.detach().to("cpu", memory_format=torch.contiguous_format)
-        out[name] = (t.to(dtype) if t.is_floating_point() else t).contiguous().clone()
-    return out
-
-
 def save_model(path: str | Path, model: SQGAN, priors: EntropyPriors | None = None,
                extra_metadata: dict[str, Any] | None = None, weights_dtype: str = "float32") -> str:
     """Write ``model`` (+ priors, + JSON-safe ``extra_metadata``) to ``path``; return the model id.
@@ -114,12 +109,13 @@ def save_model(path: str | Path, model: SQGAN, priors: EntropyPriors | None = No
         model: the model to store.
         priors: trained entropy priors; None stores uniform priors.
         extra_metadata: free-form JSON-safe information (training run, data, ...).
-        weights_dtype: ``"float32"`` or ``"float16"`` storage of floating-point tensors.
+        weights_dtype: storage of floating-point tensors: ``"float32"``, ``"float16"``,
+            ``"int8"`` or ``"int4"``.
     """
     if not isinstance(model, SQGAN):
         raise TypeError(f"model must be an SQGAN, got {type(model).__name__}")
     if weights_dtype not in WEIGHT_DTYPES:
-        raise ValueError(f"weights_dtype must be one of {sorted(WEIGHT_DTYPES)}, got {weights_dtype!r}")
+        raise ValueError(f"weights_dtype must be one of {list(WEIGHT_DTYPES)}, got {weights_dtype!r}")
     config = model.config
     priors = default_priors(config) if priors is None else priors
     if not isinstance(priors, EntropyPriors):
@@ -130,7 +126,7 @@ def save_model(path: str | Path, model: SQGAN, priors: EntropyPriors | None = No
     if weights_dtype != "float32":
         meta["weights_dtype"] = weights_dtype
     meta_json = canonical_json(meta)
-    tensors = _state_tensors(model, WEIGHT_DTYPES[weights_dtype])
+    tensors = pack_state(model.state_dict(), weights_dtype)
     model_id = compute_model_id(meta_json, tensors)
     save_file(tensors, str(path), metadata={_META_KEY: meta_json, _ID_KEY: model_id})
     return model_id
@@ -184,24 +180,41 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> LoadedMo
         config = from_dict(meta["config"])
         priors = EntropyPriors.from_dict(meta["priors"])
         extra = dict(meta.get("extra", {}))
-        stored = WEIGHT_DTYPES[meta.get("weights_dtype", "float32")]
+        storage = meta.get("weights_dtype", "float32")
+        if storage not in WEIGHT_DTYPES:
+            raise ModelFileError(f"{path}: unknown weights_dtype {storage!r}")
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path}: invalid metadata: {exc}") from exc
     _check_priors(priors, config)
     model = SQGAN(config)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unknown = sorted(set(tensors) - set(expected))
-    if missing or unknown:
-        raise ModelFileError(f"{path}: tensor keys do not match the {config.name!r} model "
-                             f"(missing: {missing[:5]}, unknown: {unknown[:5]})")
-    for name, tensor in tensors.items():
-        want = stored if expected[name].is_floating_point() else expected[name].dtype
-        if tensor.shape != expected[name].shape or tensor.dtype != want:
-            raise ModelFileError(f"{path}: tensor {name} is {tensor.dtype}{tuple(tensor.shape)}, "
-                                 f"expected {want}{tuple(expected[name].shape)}")
-    model.load_state_dict(tensors, strict=True)  # copies into the float32 parameters
+    try:
+        state = unpack_state(tensors, model.state_dict(), storage)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc} ({config.name!r} model, {storage} storage)") from None
+    model.load_state_dict(state, strict=True)  # copies into the float32 parameters
     model.to(device).eval().requires_grad_(False)
     return LoadedModel(model, config, priors, stored_id, extra)
+
+
+def convert_model_file(source: str | Path, out: str | Path, weights_dtype: str) -> str:
+    """Store a model file's weights in another format (same config and priors); return the new id.
+
+    The new file's extra metadata records the source's model id under ``converted_from``.
+
+    Args:
+        source: model file to read.
+        out: model file to write (may not be ``source``).
+        weights_dtype: storage of the new file (see :func:`save_model`).
+
+    Raises:
+        ModelFileError: ``source`` is not a valid model file.
+        ValueError: unknown ``weights_dtype`` or ``out`` is ``source``.
+    """
+    if Path(out).resolve() == Path(source).resolve():
+        raise ValueError("write the converted model to another file than its source")
+    loaded = load_model(source)
+    extra = dict(loaded.extra_metadata)
+    extra["converted_from"] = loaded.model_id
+    return save_model(out, loaded.model, loaded.priors, extra, weights_dtype=weights_dtype)

@@ -4,6 +4,7 @@
                 [--max-steps N] [--device auto] [--init CHECKPOINT]
     sqgan-train export --checkpoint runs/NAME/checkpoint --out models/default.safetensors [--batches N]
     sqgan-train merge --semantic runs/A/stage1 --image runs/B/stage2 --out runs/C/merged
+    sqgan-train convert --model models/x.safetensors --out models/y.safetensors --weights-dtype int4
 
 Multi-GPU / multi-node: ``torchrun --nproc-per-node G -m sqgan_ros.training.cli --config ...``
 (same flags; rank 0 logs and saves).
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from sqgan_ros.codec.model_file import WEIGHT_DTYPES
 from sqgan_ros.training.config import STAGES, load_config
 
 
@@ -40,8 +42,8 @@ def _export_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoint", required=True, type=Path, help="training checkpoint")
     parser.add_argument("--out", required=True, type=Path, help="model file (.safetensors)")
     parser.add_argument("--batches", type=int, default=None, help="batches of statistics")
-    parser.add_argument("--weights-dtype", default="float32", choices=["float32", "float16"],
-                        help="storage dtype of the weights (float16: half the file)")
+    parser.add_argument("--weights-dtype", default="float32", choices=list(WEIGHT_DTYPES),
+                        help="storage of the weights (float16: 1/2 of the file, int8: 1/4, int4: ~1/6)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     return parser
 
@@ -108,6 +110,21 @@ def merge_main(argv: list[str]) -> int:
     return 0
 
 
+def convert_main(argv: list[str]) -> int:
+    """Parse convert flags and re-store a model file's weights."""
+    from sqgan_ros.codec.model_file import convert_model_file
+
+    parser = argparse.ArgumentParser(prog="sqgan-train convert",
+                                     description="Store a model file's weights in another format.")
+    parser.add_argument("--model", required=True, type=Path, help="source model file")
+    parser.add_argument("--out", required=True, type=Path, help="model file to write")
+    parser.add_argument("--weights-dtype", required=True, choices=list(WEIGHT_DTYPES))
+    args = parser.parse_args(argv)
+    model_id = convert_model_file(args.model, args.out, args.weights_dtype)
+    print(f"model {model_id[:16]} written to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``sqgan-train``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -115,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         return export_main(argv[1:])
     if argv and argv[0] == "merge":
         return merge_main(argv[1:])
+    if argv and argv[0] == "convert":
+        return convert_main(argv[1:])
     return train_main(argv)
 
 
