@@ -1,6 +1,7 @@
-"""The synthetic generator's speed-ups keep its results exactly.
+"""The synthetic generator's speed-ups keep its results exactly (16-bit facade texels: to a unit).
 
-Covers: the cheap shape primitives against their numpy formulas, scalar draws that replace
+Covers: the cheap shape primitives against their numpy formulas (flat vertex lists, projection
+with a Z floor), the 16-bit facade texture copies, scalar draws that replace
 ``Generator.choice`` and ``Generator.uniform``, shapes memoised on world items (keyed by level of detail / end-wall view / vehicle view, never
 leaking between frames or sequences), and determinism across processes. Not timed: speed is
 reported by ``python -m sqgan_ros.data.synthetic.benchmark``.
@@ -16,10 +17,12 @@ import numpy as np
 import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
-from sqgan_ros.data.synthetic.geometry import disc, planar, quad, segment
-from sqgan_ros.data.synthetic.objects import vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
+from sqgan_ros.data.synthetic import painter
+from sqgan_ros.data.synthetic.geometry import NEAR, Camera, box_faces, disc, flat_vertices, planar, quad, segment
+from sqgan_ros.data.synthetic.objects import ground_quad, vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
 from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform, vehicle_params
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
+from sqgan_ros.data.synthetic.textures import facade_textures
 
 SIZE = (64, 128)
 
@@ -52,6 +55,49 @@ def test_segment_and_quad_equal_numpy_formulas() -> None:
         np.testing.assert_array_equal(np.array(segment(tuple(a), tuple(b), width)), np.stack([a + n, b + n, b - n, a - n]))
         o, s, t = rng.uniform(-50, 50, (3, 3))
         np.testing.assert_array_equal(quad(tuple(o), s, t.tolist()), np.stack([o, o + s, o + s + t, o + t]))
+
+
+def test_flat_vertices_equal_nested_rows() -> None:
+    rng = np.random.default_rng(4)
+    x0, x1, y0, y1, z0, z1 = np.sort(rng.uniform(-5, 5, 6)).tolist()
+    np.testing.assert_array_equal(flat_vertices(x0, y0, z0, x1, y1, z1), np.array([[x0, y0, z0], [x1, y1, z1]]))
+    assert flat_vertices(1, 2, 3).dtype == np.float64
+    g = ground_quad(x0, x1, z0, z1, 0, (1.0, 2.0, 3.0), 0, 0.0)
+    np.testing.assert_array_equal(g.verts, np.array([[x0, 0.0, z0], [x1, 0.0, z0], [x1, 0.0, z1], [x0, 0.0, z1]]))
+    faces = dict(box_faces(x0, x1, y0, y1, z0, z1, (x0 - 1.0, y1 + 1.0, z0 - 1.0)))
+    assert set(faces) == {"top", "left", "near"}
+    np.testing.assert_array_equal(faces["top"], np.array([[x0, y1, z0], [x1, y1, z0], [x1, y1, z1], [x0, y1, z1]]))
+    np.testing.assert_array_equal(faces["left"], np.array([[x0, y0, z0], [x0, y0, z1], [x0, y1, z1], [x0, y1, z0]]))
+    np.testing.assert_array_equal(faces["near"], np.array([[x0, y0, z0], [x1, y0, z0], [x1, y1, z0], [x0, y1, z0]]))
+
+
+def test_projection_with_a_z_floor_is_exact_in_front_and_finite_behind() -> None:
+    cam = Camera(x=0.5, height=1.4, z=10.0, focal=300.0, cx=256.0, cy=110.0, yaw=0.03)
+    rng = np.random.default_rng(6)
+    pts = cam.to_camera(rng.uniform([-20, 0, 0], [20, 10, 60], (200, 3)))
+    front = pts[:, 2] >= NEAR
+    assert front.any() and (~front).any()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plain = cam.project_camera(pts)
+    floored = cam.project_camera(pts, min_z=NEAR)
+    np.testing.assert_array_equal(floored[front], plain[front])
+    assert np.isfinite(floored).all()
+
+
+def test_compact_textures_are_made_once_per_texture_and_within_a_unit() -> None:
+    tex = facade_textures()[0]
+    texels, unit = painter._compact(tex)
+    again, unit_again = painter._compact(tex)
+    assert again is texels and unit_again == unit and texels.dtype == np.uint16
+    assert np.abs(texels * unit - tex).max() <= unit / 2 + 1e-6
+    assert unit * 65535.0 == pytest.approx(float(tex.max()))
+    twin = tex.copy()  # same values, another object: its own entry, the same texels
+    twin_texels, _ = painter._compact(twin)
+    assert twin_texels is not texels
+    np.testing.assert_array_equal(twin_texels, texels)
+    for _ in range(painter._COMPACT_LIMIT + 3):  # the cache stays bounded
+        painter._compact(np.ones((4, 4, 3), np.float32))
+    assert len(painter._compact_textures) <= painter._COMPACT_LIMIT
 
 
 @pytest.mark.parametrize("n", [6, 8, 12])
