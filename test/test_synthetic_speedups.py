@@ -17,12 +17,11 @@ import numpy as np
 import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
-from sqgan_ros.data.synthetic import painter
 from sqgan_ros.data.synthetic.geometry import NEAR, Camera, box_faces, disc, flat_vertices, planar, quad, segment
 from sqgan_ros.data.synthetic.objects import ground_quad, vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
 from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform, vehicle_params
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
-from sqgan_ros.data.synthetic.textures import facade_textures
+from sqgan_ros.data.synthetic import textures
 
 SIZE = (64, 128)
 
@@ -85,19 +84,19 @@ def test_projection_with_a_z_floor_is_exact_in_front_and_finite_behind() -> None
 
 
 def test_compact_textures_are_made_once_per_texture_and_within_a_unit() -> None:
-    tex = facade_textures()[0]
-    texels, unit = painter._compact(tex)
-    again, unit_again = painter._compact(tex)
+    tex = textures.facade_textures()[0]
+    texels, unit = textures.compact_texture(tex)
+    again, unit_again = textures.compact_texture(tex)
     assert again is texels and unit_again == unit and texels.dtype == np.uint16
     assert np.abs(texels * unit - tex).max() <= unit / 2 + 1e-6
     assert unit * 65535.0 == pytest.approx(float(tex.max()))
     twin = tex.copy()  # same values, another object: its own entry, the same texels
-    twin_texels, _ = painter._compact(twin)
+    twin_texels, _ = textures.compact_texture(twin)
     assert twin_texels is not texels
     np.testing.assert_array_equal(twin_texels, texels)
-    for _ in range(painter._COMPACT_LIMIT + 3):  # the cache stays bounded
-        painter._compact(np.ones((4, 4, 3), np.float32))
-    assert len(painter._compact_textures) <= painter._COMPACT_LIMIT
+    for _ in range(textures.COMPACT_LIMIT + 3):  # the cache stays bounded
+        textures.compact_texture(np.ones((4, 4, 3), np.float32))
+    assert len(textures._compact_copies) <= textures.COMPACT_LIMIT
 
 
 @pytest.mark.parametrize("n", [6, 8, 12])
