@@ -11,9 +11,9 @@ for transform coefficients, the encoder picks, for each kept latent::
 (the index context of the left/upper kept neighbour when the priors have contexts,
 :mod:`sqgan_ros.bitstream.index_context`), ``D0`` the mean squared distance of the frame's kept
 latents to their nearest codewords (so ``lambda`` is unit-free: 0.1 trades one bit for a tenth of
-the typical quantization error), and the choice runs over the ``candidates`` nearest codewords.
-Contexts depend on the neighbours' choices, so the choice is refined in ``passes`` raster sweeps
-that each start from the previous one (the first from the nearest codewords).
+the typical quantization error), and the choice runs over the whole codebook. Contexts depend on
+the neighbours' choices, so the choice runs in ``passes`` rounds, each under the contexts of the
+previous round's indices (the first round's come from the nearest codewords).
 
 Nothing changes for the decoder: the stream format, the priors and the model id are the same,
 and a decoder cannot tell whether its encoder used this. Measured on the default model
@@ -45,13 +45,11 @@ class IndexRDO:
         semantic: lambda of the semantic branch (its indices decide the decoded label map, so it
             is kept lower than the image branch's).
         image: lambda of the image branch.
-        candidates: nearest codewords considered per latent.
-        passes: raster sweeps refining the context-dependent choice.
+        passes: rounds of the choice (each under the contexts of the previous round's indices).
     """
 
     semantic: float = 0.2
     image: float = 0.4
-    candidates: int = 16
     passes: int = 2
 
     def __post_init__(self) -> None:
@@ -60,10 +58,8 @@ class IndexRDO:
             if isinstance(value, bool) or not isinstance(value, (int, float)) \
                     or not math.isfinite(value) or value < 0:
                 raise ValueError(f"IndexRDO.{name} must be a finite number >= 0, got {value!r}")
-        for name in ("candidates", "passes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"IndexRDO.{name} must be an int >= 1, got {value!r}")
+        if isinstance(self.passes, bool) or not isinstance(self.passes, int) or self.passes < 1:
+            raise ValueError(f"IndexRDO.passes must be an int >= 1, got {self.passes!r}")
 
     @property
     def enabled(self) -> bool:
@@ -147,21 +143,19 @@ class IndexChooser:
             raise ValueError(f"{name}: expected latents [{n}, {book.shape[1]}], got "
                              f"{tuple(latents.shape)}")
         with torch.inference_mode():
-            z = latents.detach().to(book.device, torch.float32)[torch.tensor(branch.positions, dtype=torch.long)]
-            distance = (z.pow(2).sum(1, keepdim=True) - 2.0 * z @ book.t() + self._norms[name][None, :])
-            count = min(rdo.candidates, book.shape[0])
-            near, candidates = torch.topk(distance, count, dim=1, largest=False, sorted=True)
-        near = near.clamp_min(0.0).cpu().numpy().astype(np.float64)
-        candidates = candidates.cpu().numpy()
-        scale = float(near[:, 0].mean())
+            z = latents.detach().to(book.device, torch.float32)[torch.tensor(branch.positions,
+                                                                             dtype=torch.long)]
+            distance = (z.pow(2).sum(1, keepdim=True) - 2.0 * z @ book.t()
+                        + self._norms[name][None, :]).clamp_min_(0.0).cpu().numpy()
+        rows = np.arange(branch.k)
+        indices = distance.argmin(axis=1)  # numpy: its row argmin is ~10x faster than torch's on CPU
+        scale = float(distance[rows, indices].astype(np.float64).mean())
         if not scale > 0.0:  # every latent sits on a codeword: nothing to trade
             return branch
-        rows = np.arange(branch.k)
-        indices = candidates[:, 0]
+        weight = np.float32(lam * scale)
         for _ in range(rdo.passes):
             contexts = rate.contexts(branch.grid, branch.positions, indices)
-            cost = near + (lam * scale) * rate.bits[contexts[:, None], candidates]
-            indices = candidates[rows, cost.argmin(axis=1)]
+            indices = (rate.bits[contexts] * weight + distance).argmin(axis=1)
         return BranchSymbols(branch.grid, branch.positions, indices.astype(np.int64))
 
 
