@@ -33,8 +33,9 @@ import torch
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
 from sqgan_ros.bitstream.symbols import FrameSymbols
-from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, IndexChooser, IndexRDO, model_codebooks
-from sqgan_ros.codec.model import KeepRatios, Transmitter
+from sqgan_ros.codec.index_rdo import (DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO,
+                                       model_codebooks)
+from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
 from sqgan_ros.codec.model_file import LoadedModel, load_model
 from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
@@ -224,20 +225,36 @@ class SemanticEncoder:
         x, lab = self.prepare_inputs(image_rgb_uint8, labels)
         h, w = image_rgb_uint8.shape[:2]
         model_size = self.loaded.config.image_size
-        rdo = self.index_rdo if index_rdo is None else index_rdo
-        if not isinstance(rdo, IndexRDO):
-            raise TypeError(f"index_rdo must be IndexRDO or None, got {type(rdo).__name__}")
         with torch.inference_mode(), autocast(self.device, self.dtype):
             analysis = self.loaded.model.transmitter.analyse(x, lab)
-            symbols = Transmitter.select(analysis, ratios, weights)[0]
-        if Coding(coding) is Coding.ENTROPY:
-            symbols = self._chooser.refine(symbols, analysis.latents_of(0), rdo)
+        symbols = self.select(analysis, ratios, weights,
+                              index_rdo if Coding(coding) is Coding.ENTROPY else NEAREST_INDICES)
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
                              frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
         data = encode_frame(header, symbols, self.loaded.priors)
         self.last_stats = EncodeStats(symbols.semantic.k, symbols.image.k, symbols.image.num_cells,
                                       len(data), (time.perf_counter() - start) * 1000.0)
         return data
+
+
+    def select(self, analysis: FrameAnalysis, keep_ratios: KeepRatios,
+               class_weights: torch.Tensor | None = None, index_rdo: IndexRDO | None = None,
+               row: int = 0) -> FrameSymbols:
+        """The symbols ``encode`` sends for an analysed frame: top-k selection, then the index choice.
+
+        Args:
+            analysis: ``Transmitter.analyse`` output.
+            keep_ratios: per-branch keep ratios.
+            class_weights: ``[20]`` run-time class weights or None.
+            index_rdo: rate weights of the index choice (None: ``self.index_rdo``).
+            row: batch item of ``analysis``.
+        """
+        rdo = self.index_rdo if index_rdo is None else index_rdo
+        if not isinstance(rdo, IndexRDO):
+            raise TypeError(f"index_rdo must be IndexRDO or None, got {type(rdo).__name__}")
+        with torch.inference_mode():
+            symbols = Transmitter.select(analysis, keep_ratios, class_weights)[row]
+        return self._chooser.refine(symbols, analysis.latents_of(row), rdo)
 
 
 class SemanticDecoder:

@@ -578,18 +578,14 @@ def sqgan_points(evalset: EvalSet, model: Any, keep_ratios: Sequence[float], tar
 
         def frame_at(k: int) -> bytes:
             if k not in cache:
-                with torch.inference_mode():
-                    sym = loaded.model.transmitter.select(analysis, ratios(k / n))[0]
-                cache[k] = encode_frame(header, sym, loaded.priors)
+                cache[k] = encode_frame(header, enc.select(analysis, ratios(k / n)), loaded.priors)
             return cache[k]
 
         for setting, ratio, budget in specs:
             t1 = time.perf_counter()
             reached = True
             if ratio is not None:
-                with torch.inference_mode():
-                    sym = loaded.model.transmitter.select(analysis, ratios(ratio))[0]
-                data = encode_frame(header, sym, loaded.priors)
+                data = encode_frame(header, enc.select(analysis, ratios(ratio)), loaded.priors)
             else:
                 limit = budget * h * w / 8.0
                 lo, hi = 1, n
