@@ -26,8 +26,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo
@@ -36,7 +34,8 @@ from sqgan_ros.labels import colourise
 from sqgan_ros.ros.image_conversion import numpy_to_image
 from sqgan_ros.ros.node_utils import (FrameIdTracker, RateWindow, WarningThrottle,
                                       configure_torch_threads, resolve_model_path,
-                                      scale_camera_info, screen_frame, stamp_to_seconds)
+                                      scale_camera_info, screen_frame, spin_node_main,
+                                      stamp_to_seconds)
 from sqgan_ros.ros.parameters import (DECODER_NODE_NAME, declare_parameters, decoder_specs,
                                       make_on_set_callback)
 
@@ -260,21 +259,7 @@ def _resize(array: np.ndarray, size: tuple[int, int], interpolation: int) -> np.
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``decoder_node``: returns the process exit status."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = DecoderNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError) as exc:
-        print(f"sqgan_decoder: error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node_main(DecoderNode, "sqgan_decoder", args)
 
 
 if __name__ == "__main__":

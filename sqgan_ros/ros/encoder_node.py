@@ -24,8 +24,6 @@ from typing import Any
 
 import numpy as np
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
                        qos_profile_sensor_data)
@@ -36,7 +34,7 @@ from sqgan_ros.rate_control import RateControlConfig, RateController
 from sqgan_ros.ros.image_conversion import ImageConversionError, image_to_numpy
 from sqgan_ros.ros.node_utils import (LatestSlot, RateWindow, WarningThrottle,
                                       configure_torch_threads, image_size_problem,
-                                      resolve_model_path, stamp_to_seconds)
+                                      resolve_model_path, spin_node_main, stamp_to_seconds)
 from sqgan_ros.ros.parameters import (ENCODER_NODE_NAME, class_weights_from, declare_parameters,
                                       encoder_specs, make_on_set_callback)
 
@@ -379,22 +377,7 @@ def _stamp_key(stamp: Any) -> int:
 
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``encoder_node``: returns the process exit status."""
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = EncoderNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError) as exc:
-        print(f"sqgan_encoder: error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.close()
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node_main(EncoderNode, "sqgan_encoder", args)
 
 
 if __name__ == "__main__":

@@ -11,11 +11,13 @@
 * :class:`FrameIdTracker` — lost / reordered / duplicate frames from the encoder's frame ids.
 * :func:`image_size_problem` / :func:`frame_header_problem` / :func:`screen_frame` — cheap checks
   made before any large allocation (camera images on the encoder, frames on the decoder).
+* :func:`spin_node_main` — the ``main`` of a node process: init, spin, one-line errors, shutdown.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -73,6 +75,41 @@ class LatestSlot(Generic[T]):
     def closed(self) -> bool:
         """True after :meth:`close`."""
         return self._closed
+
+
+def spin_node_main(make_node: Callable[[], Any], name: str, args: list[str] | None = None) -> int:
+    """Run one node until shutdown; returns the process exit status.
+
+    A bad parameter or model file is one ``<name>: error: ...`` line on stderr and status 1 (no
+    traceback); Ctrl-C and an external shutdown are status 0. The node's ``close()`` (if it has
+    one: worker threads) runs before ``destroy_node()``.
+
+    Args:
+        make_node: builds the node (after ``rclpy.init``).
+        name: program name for error lines.
+        args: command line (ROS arguments included); None means ``sys.argv``.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = make_node()
+        rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError) as exc:
+        print(f"{name}: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if node is not None:
+            close = getattr(node, "close", None)
+            if callable(close):
+                close()
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
 
 
 class WarningThrottle:
