@@ -6,10 +6,12 @@ and the image are both derived from that one id map through per-shape lookup tab
 boundary is exactly where the image changes surface::
 
     shapes --fillPoly--> id map --label LUT--> labels
-                                --colour LUT, facade warps, detail tiles, sky, haze, light--> image
+                                --colour LUT, facade warps, sky (light-mapped)--> detail, haze--> image
 
-Only the image gets soft effects afterwards (a slight camera blur, rain streaks, sensor noise);
-they never move an edge by more than about one pixel.
+The frame's light and overcast desaturation are one linear colour map, applied to the per-shape
+colours, the facade texels and the sky colours rather than to every pixel. Only the image gets
+soft effects afterwards (a slight camera blur, rain streaks, sensor noise); they never move an
+edge by more than about one pixel.
 """
 
 from __future__ import annotations
@@ -149,8 +151,7 @@ def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, o
     planes = []
     for c in range(3):
         gradient = (hor[c] + (zen[c] - hor[c]) * t).astype(np.float32)
-        plane = gradient * clear
-        planes.append(plane + cloudy if grey[c] == 1.0 else cv2.scaleAdd(cloudy, float(grey[c]), plane))
+        planes.append(cv2.scaleAdd(cloudy, float(grey[c]), gradient * clear))
     return cv2.merge(planes)
 
 
@@ -174,8 +175,8 @@ def finish(lit: np.ndarray, gain: np.ndarray, alpha: np.ndarray, look: Look,
     i.e. detail modulation, haze towards the fog colour, light, desaturation, blur, then rain and
     noise. T is linear and the gain a per-pixel scalar, so ``T(albedo * gain) = lit * gain``, and
     the blur is linear, so the haze's fog term is blurred as one plane:
-    ``blur(lit * gain * (1 - alpha)) + T(fog) * blur(alpha) + grain``. That is two full-frame
-    colour passes (a multiply and the blur) instead of six.
+    ``blur(lit * gain * (1 - alpha)) + T(fog) * blur(alpha) + grain``: three full-frame colour
+    passes (multiply, blur, and an add that also converts to uint8) instead of nine.
 
     Args:
         lit: float32 (H, W, 3) light-mapped albedo, contiguous; overwritten.
