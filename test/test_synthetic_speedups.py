@@ -199,3 +199,21 @@ def test_frames_are_identical_in_a_fresh_process() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     here = _digest(*render_scene(7, SIZE), *StreetSequence(2, SIZE, speed=8.0).render(6))
     assert out.stdout.strip() == here
+
+
+def test_ground_memo_rebuilds_when_the_dashes_change_and_matches_a_fresh_build() -> None:
+    shared = StreetSequence(12, SIZE, speed=11.0)
+    for index in (0, 1, 2, 9, 3, 40, 0):
+        cam = shared.camera(index)
+        c = int(cam.z // 50.0)  # the camera's chunk: its dashes move with the camera
+        za, zb = max(c * 50.0, cam.z - 2.0) - 0.05, (c + 1) * 50.0 + 0.05
+        _, inter = shared.world.chunk(c)
+        memo: list = []
+        shared._ground(memo, za, zb, inter, cam)
+        fresh: list = []
+        StreetSequence(12, SIZE, speed=11.0)._ground(fresh, za, zb, inter, cam)
+        assert len(memo) == len(fresh)
+        for a, b in zip(memo, fresh):
+            np.testing.assert_array_equal(a.verts, b.verts)
+            assert (a.label, a.colour, a.material, a.amp, a.ground) == (b.label, b.colour, b.material, b.amp, b.ground)
+    assert 1 < len(shared._ground_memo) <= 64

@@ -70,6 +70,7 @@ class StreetSequence:
         self.z_start = float(rng.uniform(2 * CHUNK, 40 * CHUNK))
         self.look: Look = sample_look(rng)
         self._backdrop_memo: tuple[float, list] | None = None
+        self._ground_memo: dict[tuple, list[Shape]] = {}
 
     def camera(self, index: int) -> Camera:
         """The camera of frame ``index``."""
@@ -163,12 +164,31 @@ class StreetSequence:
         return layout
 
     def _ground(self, g: list[Shape], za: float, zb: float, inter: tuple[float, float] | None, cam: Camera) -> None:
-        st = self.world.street
-        rl, rr = st.road_left, st.road_right
-        road_c, side_c, mark_c = st.road_colour, st.sidewalk_colour, st.mark_colour
+        """Append the ground of the street between ``za`` and ``zb`` (sidewalks, road, markings) to ``g``.
+
+        Only the lane dashes near the camera depend on it, so the shapes are memoised per
+        (span, intersection, dashes drawn): a drive rebuilds a chunk's ground only when a dash
+        appears or disappears, or at the camera's own chunk.
+        """
         spans = [(za, zb)]
         if inter is not None and inter[1] > za and inter[0] < zb:
             spans = [(za, max(za, inter[0])), (min(zb, inter[1]), zb)]
+        dashes = tuple(_dashes(s0, s1, cam.z) for s0, s1 in spans)
+        key = (za, zb, inter, dashes)
+        shapes = self._ground_memo.get(key)
+        if shapes is None:
+            if len(self._ground_memo) >= 64:
+                self._ground_memo.clear()
+            shapes = self._ground_memo[key] = self._ground_shapes(za, zb, inter, spans, dashes)
+        g.extend(shapes)
+
+    def _ground_shapes(self, za: float, zb: float, inter: tuple[float, float] | None,
+                       spans: list[tuple[float, float]], dashes: tuple[tuple[float, ...], ...]) -> list[Shape]:
+        """The shapes of :meth:`_ground`, given the spans around an intersection and each span's dashes."""
+        st = self.world.street
+        rl, rr = st.road_left, st.road_right
+        road_c, side_c, mark_c = st.road_colour, st.sidewalk_colour, st.mark_colour
+        g: list[Shape] = []
         for side in (-1, 1):
             kerb = rr if side > 0 else rl
             xf = st.frontage(side)
@@ -195,24 +215,22 @@ class StreetSequence:
                     g.append(ob.ground_quad(xl - mark_w / 2, xl + mark_w / 2, s0, s1, ob.ROAD, mark_c, Material.ASPHALT, 0.05))
         for lane in range(-st.n_opp + 1, st.n_same):
             xl = lane * st.lane_w
-            for s0, s1 in spans:
+            for (s0, s1), span_dashes in zip(spans, dashes):
                 if s1 <= s0:
                     continue
                 if lane == 0:
                     for off in ((-0.12, 0.12) if st.n_opp + st.n_same > 2 else (0.0,)):
                         g.append(ob.ground_quad(xl + off - mark_w / 2, xl + off + mark_w / 2, s0, s1, ob.ROAD, mark_c, Material.ASPHALT, 0.05))
                     continue
-                z = math.ceil(s0 / 9.0) * 9.0
-                while z < min(s1, cam.z + 90.0):
-                    if z + 3.0 > cam.z - 1.0:
-                        g.append(ob.ground_quad(xl - mark_w / 2, xl + mark_w / 2, z, min(z + 3.0, s1), ob.ROAD, mark_c,
-                                                Material.ASPHALT, 0.05))
-                    z += 9.0
+                for z in span_dashes:
+                    g.append(ob.ground_quad(xl - mark_w / 2, xl + mark_w / 2, z, min(z + 3.0, s1), ob.ROAD, mark_c,
+                                            Material.ASPHALT, 0.05))
         if st.tram:
             xc = st.lane_centre(-1)
             dark = tuple(c * 0.55 for c in road_c)
             for xr in (xc - 0.75, xc + 0.75):
                 g.append(ob.ground_quad(xr - 0.06, xr + 0.06, za, zb, ob.ROAD, dark, Material.FLAT, 0.0))
+        return g
 
     def _crosswalk(self, g: list[Shape], z0: float, z1: float) -> None:
         st = self.world.street
@@ -297,6 +315,20 @@ class StreetSequence:
             return ob.rider_object(x, max(z, cam.z + 0.5), p, False, False, lod)
         g.append(ob.vehicle_shadow(x, z, p["width"], length, tuple(c * 0.45 for c in self.world.street.road_colour)))
         return ob.vehicle_object(kind, x, z, p, cam_pos, a["towards"], lod)
+
+
+def _dashes(s0: float, s1: float, cam_z: float) -> tuple[float, ...]:
+    """Start Z of the 3 m lane dashes (every 9 m) drawn on the span ``s0..s1``: from 4 m behind the
+    camera to 90 m ahead of it."""
+    out = []
+    if s1 <= s0:
+        return ()
+    z = math.ceil(s0 / 9.0) * 9.0
+    while z < min(s1, cam_z + 90.0):
+        if z + 3.0 > cam_z - 1.0:
+            out.append(z)
+        z += 9.0
+    return tuple(out)
 
 
 _STATIC_BUILDERS: dict[str, Callable[[float, float, dict, int], SceneObject]] = {
