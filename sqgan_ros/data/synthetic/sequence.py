@@ -276,7 +276,10 @@ class StreetSequence:
             z = z + dz
             if not self._visible(cam, x, z):
                 return None
-            return ob.person_object(x, z, p, phase, False, self._lod(z - cam.z))
+            lod = self._lod(z - cam.z)
+            if p.get("standing"):  # in place, in one pose: a function of the item and the level of detail
+                return _built(it, lod, lambda: ob.person_object(x, z, p, phase, False, lod))
+            return ob.person_object(x, z, p, phase, False, lod)
         if kind == "crosser":
             s = (p["t0"] + t) * abs(p["speed"]) / 14.0
             st = self.world.street
