@@ -10,17 +10,18 @@ the shapes of its static items are reused).
 the single-core figure (on a 2-core machine OpenCV's worker pool otherwise adds CPU time for
 no wall-time gain: 1-2 ms per frame at 256x512). Set ``OMP_NUM_THREADS=1`` as well.
 
-Measured at 256x512, OpenCV 1 thread, on a shared 2-core machine (CPU times are inflated by
-contention and vary by ~10% between runs; figures below are the best of three interleaved runs
-of 30 frames at load average ~2): ``render_scene`` 17.3 ms CPU per frame (about 58 frames per
-CPU-second), ``StreetSequence.render`` 11.8 ms (about 85 per CPU-second), against 18.0 ms and
-12.7 ms for the generator before its second speed-up pass under the same conditions (valgrind
-instruction counts, which no contention moves: 114 -> 108 and 81 -> 77 million per frame), and
-46 ms and 35-37 ms before the first one. Where the time goes now (per frame): painting ~8.5 ms
-(polygon fills with their per-shape loop ~2.5, facade warps ~2, which are bound by cache misses
-on minified facades, the finishing blur/haze/grain passes ~1.7, detail gain, sky, haze and table
-look-ups ~2), scene assembly ~2.4 ms for a drive and ~5 ms for a new world (shape building in
-Python), plus ~3 ms of world generation per new world (``render_scene``).
+Measured at 256x512, OpenCV 1 thread, on a shared 2-core machine (load average ~2: CPU times
+are inflated by contention and vary by ~10% between runs; best of three runs of 30 frames,
+interleaved with the previous version): ``render_scene`` 16.6-17.3 ms CPU per frame (about 58-60
+frames per CPU-second), ``StreetSequence.render`` 11.2-11.7 ms (about 85-89 per CPU-second);
+before the second speed-up pass 16.7-18.0 ms and 11.7-12.7 ms in the same runs. Valgrind
+instruction counts, which contention does not move: 114 -> 108 million per ``render_scene``
+frame, 81 -> 74 million per drive frame. Before the first pass: 46 ms and 35-37 ms. Where the
+time goes now (per frame): painting ~8.5 ms (polygon fills with their per-shape loop ~2.5,
+facade warps ~2, bound by cache misses on minified facades, the finishing blur/haze/grain
+passes ~1.7, detail gain, sky, haze and table look-ups ~2), scene assembly ~2 ms for a drive and
+~5 ms for a new world (shape building in Python), plus ~3 ms of world generation per new world
+(``render_scene``).
 """
 
 from __future__ import annotations
