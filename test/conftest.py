@@ -72,3 +72,30 @@ def ros_subprocess_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture(scope="session")
+def tiny_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-init ``tiny`` model file (seed 0), written once per session."""
+    import torch
+
+    from sqgan_ros.codec.config import get_config
+    from sqgan_ros.codec.model import SQGAN
+    from sqgan_ros.codec.model_file import save_model
+
+    path = tmp_path_factory.mktemp("tiny_model") / "tiny.safetensors"
+    torch.manual_seed(0)
+    save_model(path, SQGAN(get_config("tiny")).eval())
+    return path
+
+
+def domain_env(offset: int) -> dict[str, str]:
+    """Environment for node processes on a DDS domain of their own (the session's id shifted).
+
+    Args:
+        offset: distinct per test module, so graphs of different modules never meet.
+    """
+    env = dict(os.environ)
+    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + offset) % 232 + 1)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH", "")) if p)
+    return env

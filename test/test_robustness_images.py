@@ -99,30 +99,21 @@ class _Probe(ProbeNode):
 
 
 @pytest.fixture(scope="module")
-def encoder(tmp_path_factory: pytest.TempPathFactory):
-    from conftest import ros_problem
+def encoder(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
+    from conftest import domain_env, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
-    import torch
-
-    from sqgan_ros.codec.config import get_config
-    from sqgan_ros.codec.model import SQGAN
-    from sqgan_ros.codec.model_file import save_model
     from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
 
     tmp = tmp_path_factory.mktemp("robust_images")
-    torch.manual_seed(0)
-    model = tmp / "tiny.safetensors"
-    save_model(model, SQGAN(get_config("tiny")).eval())
+    model = tiny_model_file
     plan = next(p for p in graph_plan(GraphOptions(source="", model=str(model), device="cpu",
                                                    segmenter="none", torch_threads=1))
                 if p.name == "sqgan_encoder")
     cmd = node_command(plan, [REPO / "config" / "teleop.yaml"])
     cmd += ["-p", "qos_depth:=50", "-p", f"max_input_pixels:={MAX_INPUT_PIXELS}"]
-    env = dict(os.environ)
-    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 57) % 232 + 1)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env = domain_env(57)
     env["PYTHONUNBUFFERED"] = "1"
     old = os.environ["ROS_DOMAIN_ID"]
     os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]

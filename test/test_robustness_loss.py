@@ -63,22 +63,15 @@ def _stamp(msg: Any) -> tuple[int, int]:
 
 
 @pytest.fixture(scope="module")
-def lossy_graph(tmp_path_factory: pytest.TempPathFactory):
-    from conftest import ros_problem
+def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
+    from conftest import domain_env, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
-    import torch
-
-    from sqgan_ros.codec.config import get_config
-    from sqgan_ros.codec.model import SQGAN
-    from sqgan_ros.codec.model_file import save_model
     from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
 
     tmp = tmp_path_factory.mktemp("robust_loss")
-    torch.manual_seed(0)
-    model = tmp / "tiny.safetensors"
-    save_model(model, SQGAN(get_config("tiny")).eval())
+    model = tiny_model_file
     plans = {p.name: p for p in graph_plan(GraphOptions(
         source="synthetic", model=str(model), device="cpu", segmenter="topic", fps=6.0,
         torch_threads=1))}
@@ -92,9 +85,7 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory):
         "-p", "in_topic:=/robot/sqgan/frame", "-p", f"out_topic:={LOSSY_TOPIC}",
         "-p", "drop_probability:=0.2", "-p", "reorder_probability:=0.15",
         "-p", "reorder_span:=2", "-p", "seed:=7"]
-    env = dict(os.environ)
-    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 83) % 232 + 1)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env = domain_env(83)
     env["PYTHONUNBUFFERED"] = "1"
     old = os.environ["ROS_DOMAIN_ID"]
     os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]

@@ -8,7 +8,6 @@ model file is in test_teleop_pipeline.py.)
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import struct
 import subprocess
@@ -23,24 +22,15 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def env_and_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], Path, Path]:
-    from conftest import ros_problem
+def env_and_model(tmp_path_factory: pytest.TempPathFactory,
+                  tiny_model_file: Path) -> tuple[dict[str, str], Path, Path]:
+    from conftest import domain_env, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
-    import torch
-
-    from sqgan_ros.codec.config import get_config
-    from sqgan_ros.codec.model import SQGAN
-    from sqgan_ros.codec.model_file import save_model
-
     tmp = tmp_path_factory.mktemp("robust_params")
-    torch.manual_seed(0)
-    model = tmp / "tiny.safetensors"
-    save_model(model, SQGAN(get_config("tiny")).eval())
-    env = dict(os.environ)
-    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 31) % 232 + 1)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    model = tiny_model_file
+    env = domain_env(31)
     return env, model, tmp
 
 
