@@ -106,3 +106,20 @@ def test_evaluate_cli_on_a_tiny_model(model_path: Path, tmp_path: Path) -> None:
     for keep in (0.1, 0.5):
         assert by[("inter-ack", keep, 0.0)]["bits_per_frame"] <= by[("intra", keep, 0.0)]["bits_per_frame"] * 1.05
     assert by[("intra", 0.1, 0.5)]["fresh_frames"] < 6
+
+
+def test_evaluate_cli_class_weights_are_parsed_checked_and_recorded(model_path: Path, tmp_path: Path) -> None:
+    from sqgan_ros.video.evaluate import _class_weights
+
+    weights = _class_weights("person=4, car=2")
+    assert weights["person"] == 4.0 and weights["car"] == 2.0 and weights["road"] == 1.0
+    assert _class_weights("") is None
+    for bad in ("dragon=2", "person=x", "person=-1", "person=nan"):
+        with pytest.raises(Exception, match="class|CLASS|weights"):
+            _class_weights(bad)
+    out = tmp_path / "weighted.json"
+    assert evaluate_main(["--model", str(model_path), "--sources", "street", "--frames", "3",
+                          "--keep", "0.1", "--loss", "0", "--x265-kbps", "", "--x264-kbps", "",
+                          "--lpips", "none", "--threads", "1", "--class-weights", "person=4",
+                          "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["args"]["class_weights"]["person"] == 4.0

@@ -161,12 +161,13 @@ def _hold(frames: list[np.ndarray | None], like: np.ndarray) -> list[np.ndarray]
 
 
 def run_intra(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.ndarray | None],
-              keep: float, received: np.ndarray, source: str = "") -> tuple[RunResult, list[np.ndarray]]:
+              keep: float, received: np.ndarray, source: str = "",
+              class_weights: dict[str, float] | None = None) -> tuple[RunResult, list[np.ndarray]]:
     """Every frame INTRA. Returns the result (no metrics yet) and the frames the viewer shows."""
     enc, dec = SemanticEncoder(loaded, "cpu"), SemanticDecoder(loaded, "cpu")
     bits, out = [], []
     for t, (image, lab) in enumerate(zip(images, labels)):
-        data = enc.encode(image, lab, keep_ratio=keep, frame_id=t)
+        data = enc.encode(image, lab, keep_ratio=keep, class_weights=class_weights, frame_id=t)
         bits.append(8 * len(data))
         out.append(dec.decode(data).image if received[t] else None)
     result = RunResult("intra", source, keep, float(1 - received.mean()), bits, ["I"] * len(bits),
@@ -176,7 +177,8 @@ def run_intra(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.nda
 
 def run_video(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.ndarray | None],
               keep: float, received: np.ndarray, config: VideoConfig, ack_delay: int = 1,
-              source: str = "", name: str = "inter") -> tuple[RunResult, list[np.ndarray]]:
+              source: str = "", name: str = "inter",
+              class_weights: dict[str, float] | None = None) -> tuple[RunResult, list[np.ndarray]]:
     """INTER coding; acks (when ``config.feedback``) reach the encoder ``ack_delay`` frames later.
 
     Returns:
@@ -192,7 +194,7 @@ def run_video(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.nda
         for due, frame_id in [p for p in pending if p[0] <= t]:
             enc.acknowledge(frame_id)
         pending = [p for p in pending if p[0] > t]
-        data = enc.encode(image, lab, keep_ratio=keep)
+        data = enc.encode(image, lab, keep_ratio=keep, class_weights=class_weights)
         bits.append(8 * len(data))
         types.append("I" if enc.last_stats.frame_type == FrameType.INTRA else "P")
         frame = None
@@ -257,6 +259,27 @@ def _floats(text: str) -> list[float]:
     return [float(v) for v in text.split(",") if v.strip()]
 
 
+def _class_weights(text: str) -> dict[str, float] | None:
+    """``person=4,car=2`` -> run-time class weights (other classes 1.0); '' -> None (the paper's)."""
+    from sqgan_ros.labels import CLASS_NAMES, UNIFORM_RUNTIME_WEIGHTS
+
+    if not text.strip():
+        return None
+    weights = dict(UNIFORM_RUNTIME_WEIGHTS)
+    for item in text.split(","):
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in CLASS_NAMES:
+            raise argparse.ArgumentTypeError(f"unknown class {name!r} (classes: {', '.join(CLASS_NAMES)})")
+        try:
+            weights[name] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r}: expected CLASS=WEIGHT") from None
+        if not math.isfinite(weights[name]) or weights[name] < 0:
+            raise argparse.ArgumentTypeError(f"{item!r}: weights must be finite and >= 0")
+    return weights
+
+
 def _size(text: str) -> tuple[int, int]:
     h, w = text.lower().split("x")
     return int(h), int(w)
@@ -284,6 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--refresh", type=float, default=0.02, help="rolling refresh fraction")
     p.add_argument("--ack-delay", type=int, default=1, help="frames until an ack arrives")
     p.add_argument("--seed", type=int, default=0, help="loss pattern seed")
+    p.add_argument("--class-weights", type=_class_weights, default=None,
+                   help="SQ-GAN run-time class weights, e.g. person=4,rider=4,car=2 (default: none)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     p.add_argument("--out", default=None, help="JSON results file")
     return p
@@ -326,12 +351,13 @@ def main(argv: list[str] | None = None) -> int:
             received = drop_frames(len(images), loss, args.seed) if loss > 0 else np.ones(len(images), bool)
             runs = []
             for keep in args.keep:
-                runs.append(run_intra(loaded, images, labels, keep, received, source))
+                runs.append(run_intra(loaded, images, labels, keep, received, source,
+                                      args.class_weights))
                 for feedback, name in ((True, "inter-ack"), (False, "inter-oneway")):
                     cfg = VideoConfig(intra_interval=args.intra_interval, refresh_fraction=args.refresh,
                                       feedback=feedback, change_threshold=args.change_threshold)
                     runs.append(run_video(loaded, images, labels, keep, received, cfg, args.ack_delay,
-                                          source, name))
+                                          source, name, args.class_weights))
             for codec, rates in (("x264", args.x264_kbps), ("x265", args.x265_kbps)):
                 for kbps in rates:
                     try:
