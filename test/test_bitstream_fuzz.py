@@ -136,7 +136,7 @@ def test_error_messages_name_the_problem() -> None:
     with pytest.raises(BitstreamError, match="magic"):
         decode_frame(b"\x00" * 40, PRIORS)
     with pytest.raises(BitstreamError, match="version"):
-        decode_frame(stream[:1] + bytes([stream[1] ^ 0x03]) + stream[2:], PRIORS)
+        decode_frame(stream[:1] + bytes([(stream[1] & 0xF0) | 0xF]) + stream[2:], PRIORS)  # version 15
     with pytest.raises(BitstreamError, match="checksum"):
         decode_frame(stream[:-1], PRIORS)
     with pytest.raises(BitstreamError, match="truncated"):

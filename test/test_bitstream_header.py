@@ -79,12 +79,14 @@ def test_write_header_rejects_inconsistent_layout(grids, ks) -> None:
 
 def _forge(version: int = VERSION, mode_bits: int = 0, height: int = 32, width_code: int = 7,
            grid_log2: int = 4, k: tuple[int, int] = (1, 1), magic: int = MAGIC,
-           frame_id_prefix: int = 0) -> bytes:
+           frame_id_prefix: int = 0, index_flags: int = 0) -> bytes:
     """Header bits written field by field, so that any field can be forged."""
     w = BitWriter()
     w.write(magic, 12)
     w.write(version, 4)
     w.write(mode_bits, 4)  # frame type, coding, flat-position flags
+    if version >= 2:
+        w.write(index_flags, 2)  # flat-index flags (version 2)
     w.write(int.from_bytes(MODEL_ID, "big"), 64)
     w.write(0, frame_id_prefix)
     w.write_exp_golomb(0, 8)
@@ -106,10 +108,25 @@ def test_forge_helper_makes_a_valid_header() -> None:
     assert header.model_size == (32, 64) and layout.grids == ((2, 4), (2, 4))
 
 
+def test_version_1_headers_still_read_and_version_2_carries_index_flags() -> None:
+    _, old, _ = read_header(_forge(version=1, mode_bits=0b0001))
+    assert old.flat_positions == (False, True) and old.flat_indices == (False, False)
+    _, new, _ = read_header(_forge(mode_bits=0b0001, index_flags=0b10))
+    assert new.flat_positions == (False, True) and new.flat_indices == (True, False)
+    header = FrameHeader(MODEL_ID, (256, 512), (256, 512))
+    layout = StreamLayout(grids=((16, 32), (16, 32)), keep_counts=(3, 4), flat_indices=(False, True))
+    assert read_header(write_header(header, layout))[1] == layout
+    fixed = FrameHeader(MODEL_ID, (256, 512), (256, 512), coding=Coding.FIXED_LENGTH)
+    with pytest.raises(ValueError, match="ENTROPY"):
+        write_header(fixed, layout)
+
+
 @pytest.mark.parametrize("raw, message", [
     (_forge(magic=0x123), "magic"),
-    (_forge(version=2), "version 2"),
+    (_forge(version=3), "version 3"),
+    (_forge(version=0), "version 0"),
     (_forge(mode_bits=0b0101), "FIXED_LENGTH"),
+    (_forge(mode_bits=0b0100, index_flags=0b01), "FIXED_LENGTH"),
     (_forge(height=20000), "exceeds 16384"),
     (_forge(height=33, width_code=2), "no integer width"),
     (_forge(height=48, grid_log2=5), "not a multiple of stride"),
@@ -125,7 +142,7 @@ def test_forged_headers_raise_bitstream_error(raw, message) -> None:
 
 def test_huge_grid_is_rejected() -> None:
     w = BitWriter()
-    for value, bits in ((MAGIC, 12), (VERSION, 4), (0, 4), (0, 64)):
+    for value, bits in ((MAGIC, 12), (VERSION, 4), (0, 6), (0, 64)):
         w.write(value, bits)
     w.write_exp_golomb(0, 8)
     w.write(1, 1)  # model size 16384 x 16384: side as a multiple of 8, ratio 1:1

@@ -12,7 +12,7 @@ from sqgan_ros.bitstream import (CHECKSUM_BYTES, BitstreamError, BranchSymbols, 
                                  decode_frame, encode_frame, fixed_length_bits, index_width,
                                  peek_header)
 
-from sqgan_ros.bitstream.header import StreamLayout, write_header
+from sqgan_ros.bitstream.header import StreamLayout, read_header, write_header
 
 from bitstream_helpers import CODEBOOKS, MODEL_ID, frame, random_branch
 
@@ -139,3 +139,31 @@ def test_branch_symbols_type_validation() -> None:
         BranchSymbols((2.0, 2), [0], [1])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         FrameSymbols("a", "b")  # type: ignore[arg-type]
+
+
+def test_indices_unlike_the_priors_fall_back_to_uniform_coding() -> None:
+    from sqgan_ros.bitstream.entropy import choose_flat_indices, table_index_bits
+    from sqgan_ros.bitstream.priors import BranchPriors
+
+    size = 1024
+    counts = np.ones(size, dtype=np.int64)
+    counts[:8] = 1_000_000  # the "training data" used codewords 0..7 almost exclusively
+    base = EntropyPriors.uniform({"semantic": size, "image": size})
+    branch_priors = BranchPriors(size, counts, base.image.position_odds)
+    priors = EntropyPriors(semantic=branch_priors, image=branch_priors)
+    rng = np.random.default_rng(3)
+    positions = np.sort(rng.choice(512, 128, replace=False))
+    likely = BranchSymbols((16, 32), positions, rng.integers(0, 8, 128))
+    unlikely = BranchSymbols((16, 32), positions, rng.integers(8, size, 128))
+    assert not choose_flat_indices(likely, branch_priors)
+    assert choose_flat_indices(unlikely, branch_priors)
+    assert table_index_bits(unlikely, branch_priors) > 128 * 10  # the tables would cost more
+    symbols = FrameSymbols(semantic=likely, image=unlikely)
+    data = encode_frame(_header(), symbols, priors)
+    _, layout, _ = read_header(data[:-CHECKSUM_BYTES])
+    assert layout.flat_indices == (False, True)
+    assert decode_frame(data, priors)[1] == symbols
+    # the unlikely branch costs about log2(1024) bits per index, not the tables' ~20
+    flat_only = FrameSymbols(semantic=BranchSymbols((16, 32), positions[:0], positions[:0]),
+                             image=unlikely)
+    assert len(encode_frame(_header(), flat_only, priors)) < (128 * 10 + 512) / 8 + 40

@@ -25,10 +25,10 @@ import zlib
 import constriction
 import numpy as np
 
-from sqgan_ros.bitstream.entropy import decode_indices, encode_indices
+from sqgan_ros.bitstream.entropy import choose_flat_indices, decode_indices, encode_indices
 from sqgan_ros.bitstream.errors import BitstreamError
 from sqgan_ros.bitstream.fixed_length import pack_fixed_length, unpack_fixed_length
-from sqgan_ros.bitstream.header import (MAGIC, VERSION, Coding, FrameHeader, StreamLayout,
+from sqgan_ros.bitstream.header import (MAGIC, READABLE_VERSIONS, Coding, FrameHeader, StreamLayout,
                                         check_layout, read_header, write_header)
 from sqgan_ros.bitstream.positions import (choose_flat, decode_positions, encode_positions,
                                            flat_odds_table)
@@ -64,24 +64,27 @@ def encode_frame(header: FrameHeader, symbols: FrameSymbols, priors: EntropyPrio
     layout = StreamLayout(grids=(symbols.semantic.grid, symbols.image.grid),
                           keep_counts=(symbols.semantic.k, symbols.image.k))
     check_layout(header.model_size, layout)
-    if header.coding == Coding.ENTROPY:
-        flat = tuple(choose_flat(symbols.branch(name).grid, symbols.branch(name).positions,
-                                 priors.branch(name).position_odds) for name in BRANCHES)
-        layout = StreamLayout(layout.grids, layout.keep_counts, flat)  # type: ignore[arg-type]
     for name in BRANCHES:
         branch, size = symbols.branch(name), priors.branch(name).codebook_size
         if branch.k and int(branch.indices.max()) >= size:
             raise ValueError(f"{name} index {int(branch.indices.max())} is outside the "
                              f"codebook of size {size}")
+    if header.coding == Coding.ENTROPY:
+        flat = tuple(choose_flat(symbols.branch(name).grid, symbols.branch(name).positions,
+                                 priors.branch(name).position_odds) for name in BRANCHES)
+        flat_idx = tuple(choose_flat_indices(symbols.branch(name), priors.branch(name))
+                         for name in BRANCHES)
+        layout = StreamLayout(layout.grids, layout.keep_counts, flat, flat_idx)  # type: ignore[arg-type]
     if header.coding == Coding.FIXED_LENGTH:
         payload = pack_fixed_length(symbols, priors.codebook_sizes)
     else:
         encoder = constriction.stream.queue.RangeEncoder()
-        for name, flat in zip(BRANCHES, layout.flat_positions):
+        for name, flat, flat_idx in zip(BRANCHES, layout.flat_positions, layout.flat_indices):
             branch, tables = symbols.branch(name), priors.branch(name)
             odds = flat_odds_table() if flat else tables.position_odds
             encode_positions(encoder, branch.grid, branch.positions, odds)
-            encode_indices(encoder, branch.grid, branch.positions, branch.indices, tables)
+            encode_indices(encoder, branch.grid, branch.positions, branch.indices, tables,
+                           flat=flat_idx)
         payload = encoder.get_compressed().astype(">u4").tobytes().rstrip(b"\0")
     body = write_header(header, layout) + payload
     return body + zlib.crc32(body).to_bytes(CHECKSUM_BYTES, "big")
@@ -96,9 +99,9 @@ def _verified_header(data: bytes) -> tuple[FrameHeader, StreamLayout, bytes]:
     first = int.from_bytes(data[:2], "big")
     if first >> 4 != MAGIC:
         raise BitstreamError("not an sqgan_ros stream (bad magic number)")
-    if first & 0xF != VERSION:
+    if first & 0xF not in READABLE_VERSIONS:
         raise BitstreamError(f"unsupported bitstream version {first & 0xF} "
-                             f"(this decoder reads version {VERSION})")
+                             f"(this decoder reads versions {READABLE_VERSIONS})")
     if len(data) < 2 + CHECKSUM_BYTES:
         raise BitstreamError(f"truncated stream: {len(data)} bytes")
     body, checksum = data[:-CHECKSUM_BYTES], data[-CHECKSUM_BYTES:]
@@ -128,13 +131,13 @@ def _decode_entropy(payload: bytes, layout: StreamLayout, priors: EntropyPriors)
     words = np.frombuffer(padded, dtype=">u4").astype(np.uint32)
     decoder = constriction.stream.queue.RangeDecoder(words)
     branches = {}
-    for name, grid, k, flat in zip(BRANCHES, layout.grids, layout.keep_counts,
-                                   layout.flat_positions):
+    for name, grid, k, flat, flat_idx in zip(BRANCHES, layout.grids, layout.keep_counts,
+                                             layout.flat_positions, layout.flat_indices):
         tables = priors.branch(name)
         odds = flat_odds_table() if flat else tables.position_odds
         try:
             positions = decode_positions(decoder, grid, k, odds)
-            indices = decode_indices(decoder, grid, positions, tables)
+            indices = decode_indices(decoder, grid, positions, tables, flat=flat_idx)
         except BitstreamError:
             raise
         except Exception as error:  # constriction rejects data invalid for the model

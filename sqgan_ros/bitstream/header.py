@@ -1,9 +1,10 @@
 """Frame header: what a decoder must know before it touches the payload.
 
-Wire layout (version 1), bit-packed MSB first, then zero-padded to a byte::
+Wire layout (version 2), bit-packed MSB first, then zero-padded to a byte::
 
     magic 12 | version 4 | frame_type 1 | coding 1 | flat_positions 1 per branch
-                                    (ENTROPY only; must be 0 with FIXED_LENGTH)
+             | flat_indices 1 per branch (version 2 only; version 1 streams have none: 0)
+                                    (both flags ENTROPY only; must be 0 with FIXED_LENGTH)
     model_id 64
     frame_id           Exp-Golomb order 8
     [INTER only] frame_id - reference_id - 1 (mod 2**32)   Exp-Golomb order 0
@@ -33,7 +34,9 @@ from sqgan_ros.bitstream.errors import BitstreamError
 from sqgan_ros.bitstream.symbols import BRANCHES, MAX_GRID_CELLS
 
 MAGIC: int = 0xA57
-VERSION: int = 1
+VERSION: int = 2
+#: Stream versions this decoder reads (version 1 lacks the flat_indices flags).
+READABLE_VERSIONS: tuple[int, ...] = (1, 2)
 MODEL_ID_BYTES: int = 8
 #: Largest image or model side the format accepts.
 MAX_IMAGE_SIDE: int = 16384
@@ -128,11 +131,14 @@ class StreamLayout:
         keep_counts: number of kept latents per branch, in :data:`BRANCHES` order.
         flat_positions: per branch, whether the keep mask is coded with the flat
             (enumerative) position model instead of the learned context tables.
+        flat_indices: per branch, whether the indices are coded uniformly (log2 K bits each)
+            instead of under the learned index tables (content unlike the training data).
     """
 
     grids: tuple[tuple[int, int], tuple[int, int]]
     keep_counts: tuple[int, int]
     flat_positions: tuple[bool, bool] = (False, False)
+    flat_indices: tuple[bool, bool] = (False, False)
 
 
 def _write_side(writer: BitWriter, side: int) -> None:
@@ -234,9 +240,9 @@ def write_header(header: FrameHeader, layout: StreamLayout) -> bytes:
     writer.write(VERSION, 4)
     writer.write(int(header.frame_type), 1)
     writer.write(int(header.coding), 1)
-    if header.coding == Coding.FIXED_LENGTH and any(layout.flat_positions):
-        raise ValueError("flat_positions applies to ENTROPY coding only")
-    for flat in layout.flat_positions:
+    if header.coding == Coding.FIXED_LENGTH and any(layout.flat_positions + layout.flat_indices):
+        raise ValueError("flat_positions / flat_indices apply to ENTROPY coding only")
+    for flat in layout.flat_positions + layout.flat_indices:
         writer.write(int(flat), 1)
     writer.write(int.from_bytes(header.model_id, "big"), 8 * MODEL_ID_BYTES)
     writer.write_exp_golomb(header.frame_id, _FRAME_ID_ORDER)
@@ -276,14 +282,15 @@ def read_header(data: bytes) -> tuple[FrameHeader, StreamLayout, int]:
     if len(data) < 2 or reader.read(12) != MAGIC:
         raise BitstreamError("not an sqgan_ros stream (bad magic number)")
     version = reader.read(4)
-    if version != VERSION:
+    if version not in READABLE_VERSIONS:
         raise BitstreamError(f"unsupported bitstream version {version} "
-                             f"(this decoder reads version {VERSION})")
+                             f"(this decoder reads versions {READABLE_VERSIONS})")
     frame_type = FrameType(reader.read(1))
     coding = Coding(reader.read(1))
     flat_positions = (bool(reader.read(1)), bool(reader.read(1)))
-    if coding == Coding.FIXED_LENGTH and any(flat_positions):
-        raise BitstreamError("corrupted header: position-model flags set in FIXED_LENGTH mode")
+    flat_indices = (bool(reader.read(1)), bool(reader.read(1))) if version >= 2 else (False, False)
+    if coding == Coding.FIXED_LENGTH and any(flat_positions + flat_indices):
+        raise BitstreamError("corrupted header: model flags set in FIXED_LENGTH mode")
     model_id = reader.read(8 * MODEL_ID_BYTES).to_bytes(MODEL_ID_BYTES, "big")
     frame_id = reader.read_exp_golomb(_FRAME_ID_ORDER)
     if frame_id > MAX_FRAME_ID:
@@ -311,7 +318,7 @@ def read_header(data: bytes) -> tuple[FrameHeader, StreamLayout, int]:
                                  f"{MAX_GRID_CELLS} cells")
     keep_counts = tuple(reader.read((g[0] * g[1]).bit_length()) for g in grids)
     layout = StreamLayout(grids=grids, keep_counts=keep_counts,  # type: ignore[arg-type]
-                          flat_positions=flat_positions)
+                          flat_positions=flat_positions, flat_indices=flat_indices)
     check_layout(model_size, layout, BitstreamError)
     reader.align()
     header = FrameHeader(model_id=model_id, image_size=image_size, model_size=model_size,
