@@ -148,6 +148,10 @@ def _make_node_class() -> type:
             for out in self.channel.flush():
                 self._pub.publish(out)
 
+        def close(self) -> None:
+            """Print the counts (called by ``spin_node_main`` before the node is destroyed)."""
+            print(f"sqgan_loss_sim: {self.summary()}", file=sys.stderr, flush=True)
+
         def summary(self) -> str:
             c = self.channel
             return (f"received {c.received}, dropped {c.dropped}, reordered {c.reordered}, "
@@ -163,25 +167,9 @@ def LossSimNode(**kwargs: Any) -> Any:  # noqa: N802 - a class factory that read
 
 def main(args: list[str] | None = None) -> int:
     """Entry point: run the relay until Ctrl-C; prints its counts on exit."""
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
+    from sqgan_ros.ros.node_utils import spin_node_main
 
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = LossSimNode()
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except (ValueError, TypeError) as exc:
-        print(f"sqgan_loss_sim: error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            print(f"sqgan_loss_sim: {node.summary()}", file=sys.stderr, flush=True)
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node_main(LossSimNode, "sqgan_loss_sim", args)
 
 
 if __name__ == "__main__":
