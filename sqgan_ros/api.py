@@ -144,7 +144,7 @@ class SemanticEncoder:
             raise TypeError(f"index_rdo must be IndexRDO, got {type(index_rdo).__name__}")
         self.loaded, self.device, self.dtype = _prepare(model, device, precision)
         self.index_rdo = index_rdo
-        self._chooser = IndexChooser(model_codebooks(self.loaded.model), self.loaded.priors)
+        self.index_chooser = IndexChooser(model_codebooks(self.loaded.model), self.loaded.priors)
         self.last_stats: EncodeStats | None = None
 
     def _check_image(self, image: np.ndarray) -> None:
@@ -227,8 +227,7 @@ class SemanticEncoder:
         model_size = self.loaded.config.image_size
         with torch.inference_mode(), autocast(self.device, self.dtype):
             analysis = self.loaded.model.transmitter.analyse(x, lab)
-        symbols = self.select(analysis, ratios, weights,
-                              index_rdo if Coding(coding) is Coding.ENTROPY else NEAREST_INDICES)
+        symbols = self.select(analysis, ratios, weights, self.resolve_index_rdo(index_rdo, coding))
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
                              frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
         data = encode_frame(header, symbols, self.loaded.priors)
@@ -249,12 +248,26 @@ class SemanticEncoder:
             index_rdo: rate weights of the index choice (None: ``self.index_rdo``).
             row: batch item of ``analysis``.
         """
+        with torch.inference_mode():
+            symbols = Transmitter.select(analysis, keep_ratios, class_weights)[row]
+        return self.index_chooser.refine(symbols, analysis.latents_of(row),
+                                         self.resolve_index_rdo(index_rdo))
+
+    def resolve_index_rdo(self, index_rdo: IndexRDO | None,
+                          coding: Coding = Coding.ENTROPY) -> IndexRDO:
+        """The rate weights a frame is coded with.
+
+        Args:
+            index_rdo: the frame's weights; None: ``self.index_rdo``.
+            coding: FIXED_LENGTH always gets the nearest codewords (every index costs the same).
+
+        Raises:
+            TypeError: ``index_rdo`` is neither IndexRDO nor None.
+        """
         rdo = self.index_rdo if index_rdo is None else index_rdo
         if not isinstance(rdo, IndexRDO):
             raise TypeError(f"index_rdo must be IndexRDO or None, got {type(rdo).__name__}")
-        with torch.inference_mode():
-            symbols = Transmitter.select(analysis, keep_ratios, class_weights)[row]
-        return self._chooser.refine(symbols, analysis.latents_of(row), rdo)
+        return rdo if Coding(coding) is Coding.ENTROPY else NEAREST_INDICES
 
 
 class SemanticDecoder:

@@ -35,12 +35,8 @@ def table_index_bits(branch: BranchSymbols, priors: BranchPriors) -> float:
     """
     if not branch.k or priors.codebook_size == 1:
         return 0.0
-    if not priors.has_index_contexts:
-        return float(priors.index_bits()[branch.indices].sum())
-    contexts = index_contexts(branch.grid, branch.positions, branch.indices, priors.code_groups)
-    counts = priors.context_counts.astype(np.float64)
-    probs = counts[contexts, branch.indices] / counts[contexts].sum(axis=1)
-    return float(-np.log2(probs).sum())
+    contexts = priors.index_contexts_of(branch.grid, branch.positions, branch.indices)
+    return float(priors.context_index_bits[contexts, branch.indices].sum())
 
 
 def choose_flat_indices(branch: BranchSymbols, priors: BranchPriors) -> bool:

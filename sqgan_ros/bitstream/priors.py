@@ -145,6 +145,33 @@ class BranchPriors:
         counts = self.index_counts.astype(np.float64)
         return -np.log2(counts / counts.sum())
 
+    @functools.cached_property
+    def context_index_bits(self) -> np.ndarray:
+        """Ideal cost in bits of every index under each index context, float64 ``(C, K)``.
+
+        With context tables, row ``c`` is context ``c`` (:mod:`~sqgan_ros.bitstream.index_context`);
+        without them, one row: the static table (every index has context 0,
+        :meth:`index_contexts_of`).
+        """
+        counts = (self.context_counts if self.has_index_contexts
+                  else self.index_counts[None, :]).astype(np.float64)
+        bits = -np.log2(counts / counts.sum(axis=1, keepdims=True))
+        bits.flags.writeable = False
+        return bits
+
+    def index_contexts_of(self, grid: tuple[int, int], positions: np.ndarray,
+                          indices: np.ndarray) -> np.ndarray:
+        """Row of :attr:`context_index_bits` for each kept index (all 0 without context tables).
+
+        Args:
+            grid: latent grid ``(h, w)``.
+            positions: int64 ``(k,)`` strictly increasing flat positions.
+            indices: int64 ``(k,)`` codebook indices at those positions.
+        """
+        if not self.has_index_contexts:
+            return np.zeros(len(indices), dtype=np.int64)
+        return index_contexts(grid, positions, indices, self.code_groups)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BranchPriors):
             return NotImplemented

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sqgan_ros.bitstream.index_context import index_contexts
 from sqgan_ros.bitstream.priors import EntropyPriors
 from sqgan_ros.bitstream.symbols import BranchSymbols, FrameSymbols
 
@@ -85,22 +84,6 @@ DEFAULT_INDEX_RDO = IndexRDO()
 NEAREST_INDICES = IndexRDO(semantic=0.0, image=0.0)
 
 
-class _BranchRate:
-    """Bits of every index under each context of one branch's priors (float32 ``(C, K)``)."""
-
-    def __init__(self, priors: EntropyPriors, name: str) -> None:
-        branch = priors.branch(name)
-        self.groups = branch.code_groups if branch.has_index_contexts else None
-        counts = (branch.context_counts if self.groups is not None
-                  else np.asarray(branch.index_counts)[None, :]).astype(np.float64)
-        self.bits = -np.log2(counts / counts.sum(axis=1, keepdims=True)).astype(np.float32)
-
-    def contexts(self, grid: tuple[int, int], positions: np.ndarray, indices: np.ndarray) -> np.ndarray:
-        if self.groups is None:
-            return np.zeros(len(indices), dtype=np.int64)
-        return index_contexts(grid, positions, indices, self.groups)
-
-
 class IndexChooser:
     """Re-chooses the indices of selected latents for one model's codebooks and priors.
 
@@ -116,9 +99,11 @@ class IndexChooser:
             raise TypeError(f"priors must be EntropyPriors, got {type(priors).__name__}")
         self._codebooks = {name: book.detach().float() for name, book in codebooks.items()}
         self._norms = {name: book.pow(2).sum(1) for name, book in self._codebooks.items()}
-        self._rates = {name: _BranchRate(priors, name) for name in BRANCH_NAMES}
+        self._priors = {name: priors.branch(name) for name in BRANCH_NAMES}
+        self._bits = {name: tables.context_index_bits.astype(np.float32)
+                      for name, tables in self._priors.items()}
         for name in BRANCH_NAMES:
-            if self._rates[name].bits.shape[1] != self._codebooks[name].shape[0]:
+            if self._bits[name].shape[1] != self._codebooks[name].shape[0]:
                 raise ValueError(f"{name}: priors and codebook disagree on the codebook size")
 
     def refine(self, symbols: FrameSymbols, latents: dict[str, torch.Tensor | None],
@@ -143,7 +128,7 @@ class IndexChooser:
 
     def _refine_branch(self, name: str, branch: BranchSymbols, latents: torch.Tensor, lam: float,
                        rdo: IndexRDO) -> BranchSymbols:
-        book, rate = self._codebooks[name], self._rates[name]
+        book, tables, bits = self._codebooks[name], self._priors[name], self._bits[name]
         n = branch.grid[0] * branch.grid[1]
         if latents.dim() != 2 or latents.shape[0] != n or latents.shape[1] != book.shape[1]:
             raise ValueError(f"{name}: expected latents [{n}, {book.shape[1]}], got "
@@ -160,8 +145,8 @@ class IndexChooser:
             return branch
         weight = np.float32(lam * scale)
         for _ in range(rdo.passes):
-            contexts = rate.contexts(branch.grid, branch.positions, indices)
-            indices = (rate.bits[contexts] * weight + distance).argmin(axis=1)
+            contexts = tables.index_contexts_of(branch.grid, branch.positions, indices)
+            indices = (bits[contexts] * weight + distance).argmin(axis=1)
         return BranchSymbols(branch.grid, branch.positions, indices.astype(np.int64))
 
 

@@ -331,9 +331,8 @@ class VideoEncoder:
         self.loaded = self._images.loaded
         self.device = self._images.device
         self.dtype = self._images.dtype
-        codebooks = model_codebooks(self.loaded.model)
-        self.transmitter = VideoTransmitter(config, codebooks, first_frame_id,
-                                            IndexChooser(codebooks, self.loaded.priors))
+        self.transmitter = VideoTransmitter(config, model_codebooks(self.loaded.model), first_frame_id,
+                                            self._images.index_chooser)
         self.config = self.transmitter.config
         self.last_stats: VideoEncodeStats | None = None
         self.last_frame: CodedFrame | None = None
@@ -366,11 +365,7 @@ class VideoEncoder:
             The frame's bytes.
         """
         start = time.perf_counter()
-        rdo = self._images.index_rdo if index_rdo is None else index_rdo
-        if not isinstance(rdo, IndexRDO):
-            raise TypeError(f"index_rdo must be IndexRDO or None, got {type(rdo).__name__}")
-        if Coding(coding) is not Coding.ENTROPY:
-            rdo = NEAREST_INDICES
+        rdo = self._images.resolve_index_rdo(index_rdo, coding)
         ratios = keep_ratio if isinstance(keep_ratio, KeepRatios) else KeepRatios.both(keep_ratio)
         weights = None if class_weights is None else torch.from_numpy(weight_vector(class_weights))
         x, lab = self._images.prepare_inputs(image_rgb_uint8, labels)
