@@ -160,7 +160,7 @@ class _Graph:
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory):
-    from conftest import ros_problem
+    from conftest import domain_env, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
@@ -169,10 +169,7 @@ def graph(tmp_path_factory: pytest.TempPathFactory):
     model = DEFAULT_MODEL if trained else tmp / "tiny.safetensors"
     if not trained:
         _make_tiny_model(model, seed=0)
-    env = dict(os.environ)
-    # A domain of this module's own (the session's id shifted), so no other test's nodes interfere.
-    env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 101) % 232 + 1)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    env = domain_env(101)  # a DDS domain of this module's own: no other test's nodes interfere
     env["PYTHONUNBUFFERED"] = "1"
     old = os.environ["ROS_DOMAIN_ID"]
     os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]

@@ -261,23 +261,22 @@ def _floats(text: str) -> list[float]:
 
 def _class_weights(text: str) -> dict[str, float] | None:
     """``person=4,car=2`` -> run-time class weights (other classes 1.0); '' -> None (the paper's)."""
-    from sqgan_ros.labels import CLASS_NAMES, UNIFORM_RUNTIME_WEIGHTS
+    from sqgan_ros.labels import UNIFORM_RUNTIME_WEIGHTS, weight_vector
 
     if not text.strip():
         return None
-    weights = dict(UNIFORM_RUNTIME_WEIGHTS)
+    weights = {}
     for item in text.split(","):
         name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in CLASS_NAMES:
-            raise argparse.ArgumentTypeError(f"unknown class {name!r} (classes: {', '.join(CLASS_NAMES)})")
         try:
-            weights[name] = float(value)
+            weights[name.strip()] = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{item!r}: expected CLASS=WEIGHT") from None
-        if not math.isfinite(weights[name]) or weights[name] < 0:
-            raise argparse.ArgumentTypeError(f"{item!r}: weights must be finite and >= 0")
-    return weights
+    try:
+        weight_vector(weights)  # unknown classes, negative or non-finite weights
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return {**UNIFORM_RUNTIME_WEIGHTS, **weights}
 
 
 def _size(text: str) -> tuple[int, int]:
