@@ -41,7 +41,9 @@ class _Probe(ProbeNode):
         best = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
         sub = self.node.create_subscription
         sub(SemanticFrame, "/robot/sqgan/frame", self.append_to(self.sent), best)
-        sub(SemanticFrame, LOSSY_TOPIC, self.append_to(self.arrived), best)
+        # reliable (as the relay publishes it here): the probe sees every frame the relay sent
+        sub(SemanticFrame, LOSSY_TOPIC, self.append_to(self.arrived),
+            QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         sub(Image, "/operator/sqgan/image", self.append_to(self.images),
             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         sub(CodecStats, "/operator/sqgan/decoder_stats", self.append_to(self.stats), 100)
@@ -84,7 +86,7 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
         sys.executable, "-m", "sqgan_ros.ros.loss_sim", "--ros-args",
         "-p", "in_topic:=/robot/sqgan/frame", "-p", f"out_topic:={LOSSY_TOPIC}",
         "-p", "drop_probability:=0.2", "-p", "reorder_probability:=0.15",
-        "-p", "reorder_span:=2", "-p", "seed:=7"]
+        "-p", "reorder_span:=2", "-p", "seed:=7", "-p", "reliable:=true"]
     env = domain_env(83)
     env["PYTHONUNBUFFERED"] = "1"
     old = os.environ["ROS_DOMAIN_ID"]

@@ -7,7 +7,9 @@
 A held-back frame is released after ``reorder_span`` later frames have passed (so it arrives
 after newer ones, as over a multi-path radio link), or after ``hold_timeout_s`` when the stream
 stops, so nothing is held forever. Decisions come from a seeded generator: a run is repeatable
-for a given seed and arrival order.
+for a given seed and arrival order. Both topics are best effort, like the link; with
+``-p reliable:=true`` the output is reliable, so the only losses are the simulated ones (a test
+can then compare exact frame sets).
 
 Run: ``python -m sqgan_ros.ros.loss_sim --ros-args -p in_topic:=/robot/sqgan/frame
 -p out_topic:=/operator/sqgan/frame_lossy -p drop_probability:=0.2``.
@@ -131,9 +133,13 @@ def _make_node_class() -> type:
                 reorder_span=int(declare("reorder_span", 2).value),
                 hold_timeout_s=float(declare("hold_timeout_s", 1.0).value),
                 seed=int(declare("seed", 0).value)))
+            # reliable output: only the simulated losses happen (tests compare exact frame sets)
+            reliable = bool(declare("reliable", False).value)
             qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50,
                              reliability=ReliabilityPolicy.BEST_EFFORT)
-            self._pub = self.create_publisher(SemanticFrame, out_topic, qos)
+            out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50,
+                                 reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT)
+            self._pub = self.create_publisher(SemanticFrame, out_topic, out_qos)
             self.create_subscription(SemanticFrame, in_topic, self._on_frame, qos)
             self.create_timer(0.05, self._on_timer)
             self.get_logger().info(
