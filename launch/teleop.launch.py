@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from launch import LaunchDescription
 from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
 
 try:

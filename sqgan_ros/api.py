@@ -33,8 +33,7 @@ import torch
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
 from sqgan_ros.bitstream.symbols import FrameSymbols
-from sqgan_ros.codec.index_rdo import (DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO,
-                                       model_codebooks)
+from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO, model_codebooks
 from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
 from sqgan_ros.codec.model_file import LoadedModel, load_model
 from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision

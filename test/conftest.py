@@ -42,6 +42,7 @@ def ros_problem() -> str | None:
         _ROS_CHECKED = True
         try:
             import rclpy  # noqa: F401, PLC0415
+
             from sqgan_ros.msg import SemanticFrame  # noqa: F401, PLC0415
         except Exception as exc:  # ImportError, or a typesupport library that fails to load
             _ROS_PROBLEM = f"ROS not available ({type(exc).__name__}: {exc}); run: source scripts/env.sh"

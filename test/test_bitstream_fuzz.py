@@ -7,16 +7,13 @@ import time
 
 import numpy as np
 import pytest
+from bitstream_helpers import CODEBOOKS, MODEL_ID, frame, with_crc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqgan_ros.bitstream import (BitstreamError, Coding, EntropyPriors, FrameHeader,
-                                 decode_frame, encode_frame, peek_header)
+from sqgan_ros.bitstream import BitstreamError, Coding, EntropyPriors, FrameHeader, decode_frame, encode_frame, peek_header
 from sqgan_ros.bitstream.header import StreamLayout, write_header
-
 from sqgan_ros.bitstream.index_context import NUM_GROUPS
-
-from bitstream_helpers import CODEBOOKS, MODEL_ID, frame, with_crc
 
 PRIORS = EntropyPriors.uniform(CODEBOOKS)
 RNG = np.random.default_rng(0)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from bitstream_helpers import MODEL_ID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType
 from sqgan_ros.bitstream.bits import BitWriter
 from sqgan_ros.bitstream.header import MAGIC, VERSION, StreamLayout, read_header, write_header
-
-from bitstream_helpers import MODEL_ID
 
 LAYOUT = StreamLayout(grids=((16, 32), (16, 32)), keep_counts=(26, 205))
 sides = st.integers(1, 16384)

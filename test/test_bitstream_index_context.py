@@ -6,16 +6,13 @@ import zlib
 
 import numpy as np
 import pytest
+from bitstream_helpers import MODEL_ID, clustered_branch, random_branch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sqgan_ros.bitstream import (BitstreamError, BranchSymbols, EntropyPriors, FrameHeader,
-                                 FrameSymbols, decode_frame, encode_frame)
-from sqgan_ros.bitstream.index_context import (NUM_GROUPS, NUM_INDEX_CONTEXTS, codebook_groups,
-                                               context_of, index_contexts)
+from sqgan_ros.bitstream import BitstreamError, BranchSymbols, EntropyPriors, FrameHeader, FrameSymbols, decode_frame, encode_frame
+from sqgan_ros.bitstream.index_context import NUM_GROUPS, NUM_INDEX_CONTEXTS, codebook_groups, context_of, index_contexts
 from sqgan_ros.bitstream.priors import BranchPriors
-
-from bitstream_helpers import MODEL_ID, clustered_branch, random_branch
 
 K = 64
 SIZES = {"semantic": K, "image": K}

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 
 import numpy as np
 import pytest
-
-from sqgan_ros.bitstream import (BranchPriors, Coding, EntropyPriors, FrameHeader, FrameSymbols,
-                                 decode_frame, encode_frame, fixed_length_bits)
-from sqgan_ros.bitstream.positions import ODDS_ONE
-
 from bitstream_helpers import CODEBOOKS, MODEL_ID, clustered_branch, random_branch
+
+from sqgan_ros.bitstream import BranchPriors, Coding, EntropyPriors, FrameHeader, FrameSymbols, decode_frame, encode_frame, fixed_length_bits
+from sqgan_ros.bitstream.positions import ODDS_ONE
 
 GRID = (16, 32)
 HEADER = FrameHeader(MODEL_ID, (480, 640), (256, 512), frame_id=1)

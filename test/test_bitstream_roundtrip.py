@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from bitstream_helpers import CODEBOOKS, MODEL_ID, frame, random_branch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sqgan_ros.bitstream import (CHECKSUM_BYTES, BitstreamError, BranchSymbols, Coding,
-                                 EntropyPriors, FrameHeader, FrameSymbols, FrameType,
-                                 decode_frame, encode_frame, fixed_length_bits, index_width,
-                                 peek_header)
-
+from sqgan_ros.bitstream import (
+    CHECKSUM_BYTES,
+    BitstreamError,
+    BranchSymbols,
+    Coding,
+    EntropyPriors,
+    FrameHeader,
+    FrameSymbols,
+    FrameType,
+    decode_frame,
+    encode_frame,
+    fixed_length_bits,
+    index_width,
+    peek_header,
+)
 from sqgan_ros.bitstream.header import StreamLayout, read_header, write_header
-
-from bitstream_helpers import CODEBOOKS, MODEL_ID, frame, random_branch
 
 UNIFORM = EntropyPriors.uniform(CODEBOOKS)
 

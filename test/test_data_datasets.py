@@ -5,10 +5,20 @@ import numpy as np
 import pytest
 import torch
 
-from sqgan_ros.data.datasets import (SPLIT_SEEDS, SPLIT_SPAN, CityscapesDataset, DataConfig, ImageLabelFolderDataset,
-                                     MixedDataset, SyntheticStreetDataset, UnlabelledPhotoDataset,
-                                     UnlabelledVideoDataset, build_training_dataset, find_real_footage,
-                                     split_frames)
+from sqgan_ros.data.datasets import (
+    SPLIT_SEEDS,
+    SPLIT_SPAN,
+    CityscapesDataset,
+    DataConfig,
+    ImageLabelFolderDataset,
+    MixedDataset,
+    SyntheticStreetDataset,
+    UnlabelledPhotoDataset,
+    UnlabelledVideoDataset,
+    build_training_dataset,
+    find_real_footage,
+    split_frames,
+)
 from sqgan_ros.data.synthetic import render_scene
 from sqgan_ros.labels import UNLABELLED
 

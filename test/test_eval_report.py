@@ -5,7 +5,14 @@ import math
 import pytest
 
 from sqgan_ros.evaluation.report import (
-    ABOVE_RANGE, CANNOT_REACH, closest_point, headline, matched_value, read_points_csv, render_report, verdicts,
+    ABOVE_RANGE,
+    CANNOT_REACH,
+    closest_point,
+    headline,
+    matched_value,
+    read_points_csv,
+    render_report,
+    verdicts,
     write_points_csv,
 )
 from sqgan_ros.evaluation.sweep import COLUMNS

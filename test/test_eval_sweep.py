@@ -10,7 +10,14 @@ import torch
 
 from sqgan_ros.evaluation.report import read_points_csv
 from sqgan_ros.evaluation.sweep import (
-    COLUMNS, ConfigError, _cdr_overhead, build_sets, config_from_dict, kbps_at, load_config, semantic_frame_overhead,
+    COLUMNS,
+    ConfigError,
+    _cdr_overhead,
+    build_sets,
+    config_from_dict,
+    kbps_at,
+    load_config,
+    semantic_frame_overhead,
 )
 
 REPO = Path(__file__).resolve().parent.parent

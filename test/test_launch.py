@@ -37,8 +37,9 @@ def test_launch_file_is_valid_python_and_documents_its_arguments() -> None:
 
 @needs_launch
 def test_launch_description_arguments_and_nodes() -> None:
-    from launch import LaunchContext, LaunchDescription
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
+
+    from launch import LaunchContext, LaunchDescription
 
     spec = importlib.util.spec_from_file_location("teleop_launch", LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)
@@ -72,8 +73,8 @@ def test_ros2_launch_starts_the_graph(tmp_path: Path) -> None:
         time.sleep(20.0)
         assert proc.poll() is None, "launch exited early"
         import rclpy
-        from sensor_msgs.msg import Image
         from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
         got: list = []
         ctx = rclpy.Context()
         rclpy.init(context=ctx)
@@ -130,8 +131,8 @@ def test_runner_refuses_bad_config_and_missing_model(tmp_path: Path) -> None:
 
 
 def test_graph_plan_sends_acknowledgements_back_to_the_robot_and_passes_video() -> None:
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
     from sqgan_ros.ros.parameters import encoder_specs
+    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
 
     plans = {p.name: p for p in graph_plan(GraphOptions(video=True))}
     assert plans["sqgan_decoder"].overrides["ack_topic"] == "/robot/sqgan/ack"

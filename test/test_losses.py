@@ -10,8 +10,7 @@ import torch.nn.functional as F
 
 from sqgan_ros.labels import CLASS_INDEX, NUM_CLASSES, UNLABELLED
 from sqgan_ros.training import losses
-from sqgan_ros.training.discriminator import (PatchDiscriminator, blend_unimportant,
-                                               semantic_disc_input)
+from sqgan_ros.training.discriminator import PatchDiscriminator, blend_unimportant, semantic_disc_input
 
 SKY, CAR, LIGHT = CLASS_INDEX["sky"], CLASS_INDEX["car"], CLASS_INDEX["traffic_light"]
 

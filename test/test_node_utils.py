@@ -7,8 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sqgan_ros.ros.node_utils import (LatestSlot, RateWindow, WarningThrottle, resolve_model_path,
-                                      scale_camera_info)
+from sqgan_ros.ros.node_utils import LatestSlot, RateWindow, WarningThrottle, resolve_model_path, scale_camera_info
 
 
 def test_latest_slot_newest_wins_and_counts_drops() -> None:

@@ -9,8 +9,14 @@ import pytest
 
 from sqgan_ros.labels import CLASS_NAMES
 from sqgan_ros.ros.parameters import (
-    CLASS_WEIGHT_PREFIX, check_value, class_weights_from, decoder_specs, encoder_specs,
-    unknown_parameters, validate_changes, validate_params_file,
+    CLASS_WEIGHT_PREFIX,
+    check_value,
+    class_weights_from,
+    decoder_specs,
+    encoder_specs,
+    unknown_parameters,
+    validate_changes,
+    validate_params_file,
 )
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from sqgan_ros.bitstream import FrameHeader
 from sqgan_ros.ros.image_conversion import ImageConversionError, RawImage, image_to_numpy
-from sqgan_ros.ros.node_utils import (FrameIdTracker, auto_torch_threads, configure_torch_threads,
-                                      frame_header_problem, image_size_problem)
+from sqgan_ros.ros.node_utils import FrameIdTracker, auto_torch_threads, configure_torch_threads, frame_header_problem, image_size_problem
 from sqgan_ros.ros.parameters import decoder_specs, encoder_specs, validate_changes
 
 

@@ -121,8 +121,9 @@ def test_package_has_no_code_execution_on_load_paths() -> None:
 
 def test_restricted_unpickler_refuses_code(tmp_path: Path) -> None:
     """The one unpickler (setup_assets) rebuilds numpy data but never calls other callables."""
-    from sqgan_ros.setup_assets import _NumpyOnlyUnpickler
     import io
+
+    from sqgan_ros.setup_assets import _NumpyOnlyUnpickler
 
     marker = tmp_path / "pwned"
 

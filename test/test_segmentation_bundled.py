@@ -10,8 +10,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from sqgan_ros.segmentation import (BundledSegmenter, SegmenterFileError, SegNet, SegNetConfig,
-                                    load_segnet, save_segnet)
+from sqgan_ros.segmentation import BundledSegmenter, SegmenterFileError, SegNet, SegNetConfig, load_segnet, save_segnet
 
 TINY = SegNetConfig(input_size=(32, 64), channels=(8, 8, 16), blocks=(1, 1, 1), decoder_channels=8)
 

@@ -11,9 +11,7 @@ import torch
 from torch import nn
 
 from sqgan_ros.labels import CLASS_INDEX, UNLABELLED
-from sqgan_ros.segmentation import (OnnxSegmenter, Preprocessing, TorchScriptSegmenter,
-                                    load_class_mapping)
-
+from sqgan_ros.segmentation import OnnxSegmenter, Preprocessing, TorchScriptSegmenter, load_class_mapping
 
 # torch.jit.script is deprecated in torch >= 2.10 but still the format users ship.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")

@@ -7,8 +7,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from sqgan_ros.segmentation import (BundledSegmenter, NullSegmenter, SegmenterFileError, SegNet,
-                                    SegNetConfig, TorchScriptSegmenter, make_segmenter, save_segnet)
+from sqgan_ros.segmentation import (
+    BundledSegmenter,
+    NullSegmenter,
+    SegmenterFileError,
+    SegNet,
+    SegNetConfig,
+    TorchScriptSegmenter,
+    make_segmenter,
+    save_segnet,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 

@@ -7,8 +7,7 @@ import pytest
 import torch
 
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED
-from sqgan_ros.segmentation import (BundledSegmenter, ExternalLabels, NullSegmenter, SegNet,
-                                    SegNetConfig, Segmenter, check_image, resize_labels)
+from sqgan_ros.segmentation import BundledSegmenter, ExternalLabels, NullSegmenter, Segmenter, SegNet, SegNetConfig, check_image, resize_labels
 
 TINY = SegNetConfig(input_size=(32, 64), channels=(8, 8, 16), blocks=(1, 1, 1), decoder_channels=8)
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from sqgan_ros.labels import CLASS_INDEX, NUM_CLASSES, PALETTE, UNLABELLED
-from sqgan_ros.segmentation import BundledSegmenter
-from sqgan_ros.segmentation import train
+from sqgan_ros.segmentation import BundledSegmenter, train
 
 
 def test_class_weights_favour_rare_and_key_classes() -> None:

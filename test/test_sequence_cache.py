@@ -11,8 +11,14 @@ import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence
 from sqgan_ros.data.synthetic.sequence_cache import (
-    CACHE_ENV, SequenceCache, cache_path, default_cache_dir, find_cache, generator_version,
-    render_sequence_cache)
+    CACHE_ENV,
+    SequenceCache,
+    cache_path,
+    default_cache_dir,
+    find_cache,
+    generator_version,
+    render_sequence_cache,
+)
 from sqgan_ros.ros.frame_sources import SyntheticSource, open_source
 from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, is_synthetic
 

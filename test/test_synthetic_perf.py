@@ -13,7 +13,7 @@ import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
 from sqgan_ros.data.synthetic.painter import Look, _colour_map, _Grid, _sky, finish, sample_look
-from sqgan_ros.data.synthetic.scene import StreetWorld, _colour, _pick, _CAR_COLOURS
+from sqgan_ros.data.synthetic.scene import _CAR_COLOURS, StreetWorld, _colour, _pick
 
 SIZE = (64, 128)
 

@@ -16,12 +16,11 @@ import sys
 import numpy as np
 import pytest
 
-from sqgan_ros.data.synthetic import StreetSequence, render_scene
+from sqgan_ros.data.synthetic import StreetSequence, render_scene, textures
 from sqgan_ros.data.synthetic.geometry import NEAR, Camera, box_faces, disc, flat_vertices, planar, quad, segment
 from sqgan_ros.data.synthetic.objects import ground_quad, vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
 from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform, vehicle_params
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
-from sqgan_ros.data.synthetic import textures
 
 SIZE = (64, 128)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import yaml
+from test_training_stages import TinyScenes, make_trainer
 
 from sqgan_ros.training.checkpoint import CheckpointError, checkpoint_paths, load_checkpoint, read_meta
 from sqgan_ros.training.config import ConfigError, config_from_dict, load_config
-from test_training_stages import TinyScenes, make_trainer
 
 
 def _weights(trainer) -> dict[str, torch.Tensor]:

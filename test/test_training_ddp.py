@@ -20,12 +20,13 @@ def _worker(rank: int, world: int, port: int, out_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world),
                       RANK=str(rank), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
+    from test_training_stages import TinyScenes, tiny_config
+
     from sqgan_ros.codec.config import get_config
     from sqgan_ros.codec.model import SQGAN
     from sqgan_ros.training.config import config_from_dict
     from sqgan_ros.training.distributed import cleanup_distributed, init_distributed
     from sqgan_ros.training.trainer import Trainer
-    from test_training_stages import TinyScenes, tiny_config
 
     info = init_distributed("cpu")
     try:

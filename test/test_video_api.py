@@ -15,7 +15,8 @@ from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.model import SQGAN
 from sqgan_ros.codec.model_file import load_model, save_model
 from sqgan_ros.video import ReferenceMissingError, VideoConfig, VideoDecoder, VideoEncoder
-from sqgan_ros.video.evaluate import equal_quality_saving, main as evaluate_main
+from sqgan_ros.video.evaluate import equal_quality_saving
+from sqgan_ros.video.evaluate import main as evaluate_main
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ from sqgan_ros.bitstream import EntropyPriors, FrameHeader, FrameType, decode_fr
 from sqgan_ros.bitstream.symbols import BranchSymbols, FrameSymbols
 from sqgan_ros.codec.model import BranchAnalysis, FrameAnalysis, KeepRatios
 from sqgan_ros.codec.samm import select_latents
-from sqgan_ros.video import (ReferenceMissingError, ReferenceState, VideoConfig, VideoReceiver,
-                             VideoTransmitter)
+from sqgan_ros.video import ReferenceMissingError, ReferenceState, VideoConfig, VideoReceiver, VideoTransmitter
 from sqgan_ros.video.selection import priority_order, refresh_window
 
 GRID = (4, 8)
@@ -247,7 +246,7 @@ def test_decoder_state_matches_encoder_under_loss_and_reordering(
     acks: list[tuple[int, int]] = []
     accepted = 0
     for t in range(40):
-        for due, frame_id in [a for a in acks if a[0] <= t]:
+        for _due, frame_id in [a for a in acks if a[0] <= t]:
             tx.acknowledge(frame_id)
         acks = [a for a in acks if a[0] > t]
         coded = tx.code(scene.step(), KeepRatios.both(float(rng.uniform(0.05, 0.5))))

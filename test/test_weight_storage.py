@@ -18,8 +18,7 @@ from safetensors.torch import save_file
 
 from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.model import SQGAN, KeepRatios
-from sqgan_ros.codec.model_file import (ModelFileError, compute_model_id, convert_model_file,
-                                        load_model, save_model)
+from sqgan_ros.codec.model_file import ModelFileError, compute_model_id, convert_model_file, load_model, save_model
 from sqgan_ros.codec.weight_storage import INT4_GROUP, SCALE_SUFFIX, pack_state, unpack_state
 
 

@@ -15,8 +15,7 @@ the priors with the model. This package never imports torch or rclpy.
 from sqgan_ros.bitstream.errors import BitstreamError
 from sqgan_ros.bitstream.fixed_length import fixed_length_bits, index_width
 from sqgan_ros.bitstream.frame import CHECKSUM_BYTES, decode_frame, encode_frame, peek_header
-from sqgan_ros.bitstream.header import (MAX_IMAGE_SIDE, MODEL_ID_BYTES, VERSION, Coding,
-                                        FrameHeader, FrameType)
+from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE, MODEL_ID_BYTES, VERSION, Coding, FrameHeader, FrameType
 from sqgan_ros.bitstream.priors import MAX_CODEBOOK_SIZE, BranchPriors, EntropyPriors
 from sqgan_ros.bitstream.symbols import BRANCHES, MAX_GRID_CELLS, BranchSymbols, FrameSymbols
 

@@ -28,10 +28,8 @@ import numpy as np
 from sqgan_ros.bitstream.entropy import choose_flat_indices, decode_indices, encode_indices
 from sqgan_ros.bitstream.errors import BitstreamError
 from sqgan_ros.bitstream.fixed_length import pack_fixed_length, unpack_fixed_length
-from sqgan_ros.bitstream.header import (MAGIC, READABLE_VERSIONS, Coding, FrameHeader, StreamLayout,
-                                        check_layout, read_header, write_header)
-from sqgan_ros.bitstream.positions import (choose_flat, decode_positions, encode_positions,
-                                           flat_odds_table)
+from sqgan_ros.bitstream.header import MAGIC, READABLE_VERSIONS, Coding, FrameHeader, StreamLayout, check_layout, read_header, write_header
+from sqgan_ros.bitstream.positions import choose_flat, decode_positions, encode_positions, flat_odds_table
 from sqgan_ros.bitstream.priors import EntropyPriors
 from sqgan_ros.bitstream.symbols import BRANCHES, BranchSymbols, FrameSymbols
 

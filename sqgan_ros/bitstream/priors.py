@@ -30,8 +30,7 @@ import constriction
 import numpy as np
 
 from sqgan_ros.bitstream import positions as pos
-from sqgan_ros.bitstream.index_context import (INDEX_CONTEXT_MODEL_NAME, NUM_GROUPS,
-                                               NUM_INDEX_CONTEXTS, index_contexts)
+from sqgan_ros.bitstream.index_context import INDEX_CONTEXT_MODEL_NAME, NUM_GROUPS, NUM_INDEX_CONTEXTS, index_contexts
 from sqgan_ros.bitstream.symbols import BRANCHES, FrameSymbols
 
 PRIORS_FORMAT: str = "sqgan_ros.entropy_priors"

@@ -35,11 +35,10 @@ from sqgan_ros.api import SemanticDecoder, SemanticEncoder
 from sqgan_ros.bitstream import CHECKSUM_BYTES, Coding, decode_frame, fixed_length_bits
 from sqgan_ros.bitstream.header import read_header
 from sqgan_ros.codec.config import get_config
-from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.index_rdo import NEAREST_INDICES
+from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
 from sqgan_ros.codec.precision import PRECISIONS, autocast
-
 
 try:  # the first seed of the synthetic test split (scenes no model was trained on)
     from sqgan_ros.data.datasets import SPLIT_SEEDS

@@ -59,7 +59,7 @@ class KeepRatios:
             object.__setattr__(self, name, float(value))
 
     @classmethod
-    def both(cls, ratio: float) -> "KeepRatios":
+    def both(cls, ratio: float) -> KeepRatios:
         """The same ratio for both branches."""
         return cls(ratio, ratio)
 
@@ -356,12 +356,12 @@ class SQGAN(nn.Module):
         self.image = ImageBranch(config.image, config.num_classes)
 
     @property
-    def transmitter(self) -> "Transmitter":
+    def transmitter(self) -> Transmitter:
         """The sending half (shares this model's weights)."""
         return Transmitter(self)
 
     @property
-    def receiver(self) -> "Receiver":
+    def receiver(self) -> Receiver:
         """The receiving half (shares this model's weights)."""
         return Receiver(self)
 

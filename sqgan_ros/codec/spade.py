@@ -40,7 +40,7 @@ class ConditionPyramid:
         self._cache: dict[tuple[int, int], torch.Tensor] = {tuple(cond.shape[-2:]): cond}
 
     @classmethod
-    def from_labels(cls, labels: torch.Tensor, num_classes: int) -> "ConditionPyramid":
+    def from_labels(cls, labels: torch.Tensor, num_classes: int) -> ConditionPyramid:
         """The condition of integer ``labels [B, H, W]`` (values in [0, num_classes)), one-hot.
 
         Pooled levels that divide the label map evenly are exact class fractions counted per

@@ -54,7 +54,7 @@ class FramePool:
         return int(self.images.shape[0])
 
     @classmethod
-    def open(cls, path: str | Path) -> "FramePool":
+    def open(cls, path: str | Path) -> FramePool:
         """Open a pool written by :meth:`build`; raises ``ValueError`` if it is incomplete."""
         path = Path(path)
         meta_file = path / _META
@@ -69,7 +69,7 @@ class FramePool:
 
     @classmethod
     def build(cls, path: str | Path, split: str = "train", count: int = 3000,
-              size: tuple[int, int] = (256, 512), workers: int = 2, first_index: int = 0) -> "FramePool":
+              size: tuple[int, int] = (256, 512), workers: int = 2, first_index: int = 0) -> FramePool:
         """Render ``count`` scenes of ``split`` into ``path`` (reused if already built alike).
 
         Args:

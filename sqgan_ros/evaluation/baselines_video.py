@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sqgan_ros.evaluation.baselines import (
-    CodecError, CodecUnavailableError, check_rgb, decode_raw_frames, ffmpeg_encoders, ffmpeg_path, run_ffmpeg,
+    CodecError,
+    CodecUnavailableError,
+    check_rgb,
+    decode_raw_frames,
+    ffmpeg_encoders,
+    ffmpeg_path,
+    run_ffmpeg,
 )
 
 __all__ = [

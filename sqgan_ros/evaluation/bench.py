@@ -79,10 +79,10 @@ class CodecBench:
 def _model_for(spec: str, device: str) -> Any:
     import torch
 
+    from sqgan_ros.bitstream import EntropyPriors
     from sqgan_ros.codec.config import PRESETS, get_config
     from sqgan_ros.codec.model import SQGAN
     from sqgan_ros.codec.model_file import LoadedModel, load_model
-    from sqgan_ros.bitstream import EntropyPriors
 
     if spec in PRESETS:
         torch.manual_seed(0)

@@ -531,7 +531,7 @@ class FeatureStats:
     centered: np.ndarray | None = None
 
     @classmethod
-    def from_features(cls, features: np.ndarray) -> "FeatureStats":
+    def from_features(cls, features: np.ndarray) -> FeatureStats:
         """Statistics of ``(N, D)`` features; needs ``N >= FID_MIN_IMAGES``.
 
         Args:

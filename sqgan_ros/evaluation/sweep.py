@@ -25,6 +25,7 @@ says which), i.e. segmenter *agreement*, not accuracy.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -521,6 +522,30 @@ def _to_tensor(image: np.ndarray, device: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(image)).to(device).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
+def _frame_keeping(enc: Any, header: Any, analysis: Any, ratios: Callable[[float], Any], n: int, priors: Any,
+                   k: int) -> bytes:
+    """The entropy-coded frame that keeps ``k`` of the ``n`` image latents of ``analysis``."""
+    from sqgan_ros.bitstream import encode_frame
+
+    return encode_frame(header, enc.select(analysis, ratios(k / n)), priors)
+
+
+def _largest_fitting(frame_at: Callable[[int], bytes], n: int, limit: float) -> tuple[int, bool]:
+    """Largest latent count ``k`` in ``1..n`` whose frame fits in ``limit`` bytes, and whether any fits.
+
+    Binary search (frames grow with ``k``); when even ``k = 1`` is too large, ``(1, False)``.
+    """
+    lo, hi = 1, n
+    if len(frame_at(lo)) > limit:
+        return lo, False
+    if len(frame_at(hi)) <= limit:
+        return hi, True
+    while hi - lo > 1:  # invariant: size(lo) <= limit < size(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if len(frame_at(mid)) <= limit else (lo, mid)
+    return lo, True
+
+
 def sqgan_points(evalset: EvalSet, model: Any, keep_ratios: Sequence[float], target_bpps: Sequence[float],
                  semantic_keep_ratio: float | None, transmitter_labels: list[np.ndarray],
                  device: str = "auto") -> list[Point]:
@@ -574,30 +599,15 @@ def sqgan_points(evalset: EvalSet, model: Any, keep_ratios: Sequence[float], tar
         n = analysis.image.grid[0] * analysis.image.grid[1]
         header = FrameHeader(model_id=loaded.id_bytes, image_size=(h, w), model_size=loaded.config.image_size,
                              frame_type=FrameType.INTRA, frame_id=i)
-        cache: dict[int, bytes] = {}
-
-        def frame_at(k: int) -> bytes:
-            if k not in cache:
-                cache[k] = encode_frame(header, enc.select(analysis, ratios(k / n)), loaded.priors)
-            return cache[k]
-
+        # frame with the k most important image latents (memoised: the budget search revisits k)
+        frame_at = functools.cache(functools.partial(_frame_keeping, enc, header, analysis, ratios, n, loaded.priors))
         for setting, ratio, budget in specs:
             t1 = time.perf_counter()
             reached = True
             if ratio is not None:
                 data = encode_frame(header, enc.select(analysis, ratios(ratio)), loaded.priors)
             else:
-                limit = budget * h * w / 8.0
-                lo, hi = 1, n
-                if len(frame_at(lo)) > limit:
-                    reached, k = False, lo
-                elif len(frame_at(hi)) <= limit:
-                    k = hi
-                else:
-                    while hi - lo > 1:  # invariant: size(lo) <= limit < size(hi)
-                        mid = (lo + hi) // 2
-                        lo, hi = (mid, hi) if len(frame_at(mid)) <= limit else (lo, mid)
-                    k = lo
+                k, reached = _largest_fitting(frame_at, n, budget * h * w / 8.0)
                 data = frame_at(k)
             enc_ms[setting] += analyse_ms + (time.perf_counter() - t1) * 1000.0
             t2 = time.perf_counter()
@@ -751,7 +761,12 @@ class Scorer:
             fps: frame rate for kbit/s.
         """
         from sqgan_ros.evaluation.metrics import (
-            class_mask, confusion_matrix, masked_psnr, miou_from_confusion, ms_ssim, psnr,
+            class_mask,
+            confusion_matrix,
+            masked_psnr,
+            miou_from_confusion,
+            ms_ssim,
+            psnr,
         )
 
         if len(point.recon) != len(evalset) or len(point.frame_bytes) != len(evalset):
@@ -821,11 +836,11 @@ def run_sweep(cfg: EvalConfig, model: Any, progress: Callable[[str], None] | Non
         model: SQ-GAN ``LoadedModel`` or model file path.
         progress: called with a line per finished point (e.g. ``print``).
     """
-    from sqgan_ros.api import resolve_device
     import torch
 
-    from sqgan_ros.codec.precision import resolve_precision
+    from sqgan_ros.api import resolve_device
     from sqgan_ros.codec.model_file import LoadedModel, load_model
+    from sqgan_ros.codec.precision import resolve_precision
 
     say = progress or (lambda line: None)
     start = time.perf_counter()

@@ -25,19 +25,24 @@ from typing import Any
 
 import cv2
 import numpy as np
-
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo
 
 from sqgan_ros.labels import colourise
 from sqgan_ros.ros.image_conversion import numpy_to_image
-from sqgan_ros.ros.node_utils import (FrameIdTracker, RateWindow, WarningThrottle,
-                                      configure_torch_threads, resolve_model_path,
-                                      scale_camera_info, screen_frame, spin_node_main,
-                                      stamp_to_seconds)
-from sqgan_ros.ros.parameters import (DECODER_NODE_NAME, declare_parameters, decoder_specs,
-                                      make_on_set_callback)
+from sqgan_ros.ros.node_utils import (
+    FrameIdTracker,
+    RateWindow,
+    WarningThrottle,
+    configure_torch_threads,
+    resolve_model_path,
+    scale_camera_info,
+    screen_frame,
+    spin_node_main,
+    stamp_to_seconds,
+)
+from sqgan_ros.ros.parameters import DECODER_NODE_NAME, declare_parameters, decoder_specs, make_on_set_callback
 
 __all__ = ["DecoderNode", "main"]
 
@@ -55,8 +60,8 @@ class DecoderNode(Node):
         v = self._values = declare_parameters(self, self._specs)
         model_path = resolve_model_path(str(v["model_file"]))
         threads = configure_torch_threads(int(v["torch_threads"]))
-        from sqgan_ros.video import VideoDecoder  # torch: imported once the parameters are good
         from sqgan_ros.msg import CodecStats, SemanticFrame
+        from sqgan_ros.video import VideoDecoder  # torch: imported once the parameters are good
         # INTRA frames decode exactly as with SemanticDecoder; INTER frames need their reference.
         self._decoder = VideoDecoder(model_path, device=str(v["device"]), precision=str(v["precision"]))
         self._model_id = self._decoder.loaded.model_id[:16]

@@ -23,20 +23,24 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
 from rclpy.node import Node
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy,
-                       qos_profile_sensor_data)
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo, Image
 
 from sqgan_ros.rate_control import RateControlConfig, RateController
 from sqgan_ros.ros.image_conversion import ImageConversionError, image_to_numpy
-from sqgan_ros.ros.node_utils import (LatestSlot, RateWindow, WarningThrottle,
-                                      configure_torch_threads, image_size_problem,
-                                      resolve_model_path, spin_node_main, stamp_to_seconds)
-from sqgan_ros.ros.parameters import (ENCODER_NODE_NAME, class_weights_from, declare_parameters,
-                                      encoder_specs, make_on_set_callback)
+from sqgan_ros.ros.node_utils import (
+    LatestSlot,
+    RateWindow,
+    WarningThrottle,
+    configure_torch_threads,
+    image_size_problem,
+    resolve_model_path,
+    spin_node_main,
+    stamp_to_seconds,
+)
+from sqgan_ros.ros.parameters import ENCODER_NODE_NAME, class_weights_from, declare_parameters, encoder_specs, make_on_set_callback
 
 __all__ = ["EncoderNode", "main"]
 

@@ -200,8 +200,7 @@ def default_model_path() -> Path:
     """The bundled model: ``share/sqgan_ros/models/default.safetensors`` when installed with
     colcon (found through ament_index), else ``<repo>/models/default.safetensors``."""
     try:
-        from ament_index_python.packages import (PackageNotFoundError,
-                                                 get_package_share_directory)
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
         try:
             share = Path(get_package_share_directory("sqgan_ros")) / "models" / DEFAULT_MODEL_NAME
             if share.is_file():

@@ -369,8 +369,7 @@ def validate_params_file(path: str | Path) -> list[str]:
 
 # ------------------------------------------------------------------------------ rclpy helpers
 def _descriptor(spec: ParamSpec):
-    from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
-                                    ParameterType)
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 
     types = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
              float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}

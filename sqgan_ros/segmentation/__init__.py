@@ -5,12 +5,9 @@ model with a class mapping, or none; labels from a ROS topic go through ``Extern
 Training of the bundled network: ``python -m sqgan_ros.segmentation.train`` (see README.md).
 """
 
-from sqgan_ros.segmentation.base import (ExternalLabels, NullSegmenter, Segmenter, check_image,
-                                         resize_labels)
-from sqgan_ros.segmentation.bundled import (DEFAULT_MODEL_PATH, BundledSegmenter,
-                                            SegmenterFileError, load_segnet, save_segnet)
-from sqgan_ros.segmentation.external import (OnnxSegmenter, Preprocessing, TorchScriptSegmenter,
-                                             load_class_mapping)
+from sqgan_ros.segmentation.base import ExternalLabels, NullSegmenter, Segmenter, check_image, resize_labels
+from sqgan_ros.segmentation.bundled import DEFAULT_MODEL_PATH, BundledSegmenter, SegmenterFileError, load_segnet, save_segnet
+from sqgan_ros.segmentation.external import OnnxSegmenter, Preprocessing, TorchScriptSegmenter, load_class_mapping
 from sqgan_ros.segmentation.factory import make_segmenter
 from sqgan_ros.segmentation.network import SegNet, SegNetConfig
 

@@ -112,12 +112,12 @@ class Preprocessing:
             raise ValueError(f"value_range must be 1.0 or 255.0, got {self.value_range}")
 
     @classmethod
-    def imagenet(cls, input_size: tuple[int, int] | None = None) -> "Preprocessing":
+    def imagenet(cls, input_size: tuple[int, int] | None = None) -> Preprocessing:
         """ImageNet mean/std on ``[0, 1]`` pixels (torchvision, mmseg-style models)."""
         return cls(input_size=input_size)
 
     @classmethod
-    def raw(cls, input_size: tuple[int, int] | None = None) -> "Preprocessing":
+    def raw(cls, input_size: tuple[int, int] | None = None) -> Preprocessing:
         """Pixels in ``[0, 1]``, no normalisation (models that normalise inside)."""
         return cls(input_size=input_size, mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0))
 

@@ -8,8 +8,7 @@ import torch
 
 from sqgan_ros.segmentation.base import NullSegmenter, Segmenter
 from sqgan_ros.segmentation.bundled import BundledSegmenter
-from sqgan_ros.segmentation.external import (ClassMapping, OnnxSegmenter, Preprocessing,
-                                             TorchScriptSegmenter)
+from sqgan_ros.segmentation.external import ClassMapping, OnnxSegmenter, Preprocessing, TorchScriptSegmenter
 
 __all__ = ["make_segmenter", "SPEC_HELP"]
 

@@ -70,7 +70,7 @@ class SegNetConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SegNetConfig":
+    def from_dict(cls, data: dict) -> SegNetConfig:
         """Parse :meth:`to_dict` output; unknown keys raise ``ValueError``."""
         if not isinstance(data, dict):
             raise TypeError(f"config must be a dict, got {type(data).__name__}")
@@ -179,7 +179,7 @@ class SegNet(nn.Module):
         """
         return self.forward(images).max(dim=1).indices
 
-    def fused(self) -> "SegNet":
+    def fused(self) -> SegNet:
         """An inference copy with every BatchNorm folded into the conv before it (eval only).
 
         The copy computes the same function as ``self.eval()`` up to float rounding, with one

@@ -170,7 +170,7 @@ class TrainConfig:
         """Number of steps of ``stage`` (1, 2 or 3)."""
         return self.stages[STAGE_NAMES[stage]].steps
 
-    def validate(self) -> "TrainConfig":
+    def validate(self) -> TrainConfig:
         """Check value ranges; raises ConfigError. Returns self."""
         if self.batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {self.batch_size}")

@@ -111,7 +111,7 @@ class LPIPS(nn.Module):
         if any(bool((head.weight < 0).any()) for head in self.heads):
             raise ValueError(f"LPIPS heads in {path} have negative weights; the file is not LPIPS")
 
-    def train(self, mode: bool = True) -> "LPIPS":
+    def train(self, mode: bool = True) -> LPIPS:
         """Stay in eval mode: LPIPS is a fixed metric (heads' dropout is inactive at eval)."""
         return super().train(False)
 

@@ -18,8 +18,7 @@ from torch import nn
 
 from sqgan_ros.training import losses
 from sqgan_ros.training.config import LossConfig
-from sqgan_ros.training.discriminator import (blend_unimportant, image_disc_input,
-                                               semantic_disc_input)
+from sqgan_ros.training.discriminator import blend_unimportant, image_disc_input, semantic_disc_input
 from sqgan_ros.training.lpips import LPIPS
 
 

@@ -37,8 +37,7 @@ from sqgan_ros.training.discriminator import PatchDiscriminator
 from sqgan_ros.training.distributed import DistInfo
 from sqgan_ros.training.lpips import LPIPS
 from sqgan_ros.training.schedule import lr_factor, sample_keep_ratio
-from sqgan_ros.training.stages import (LossContext, StageForward, decoded_semantic_labels,
-                                       image_forward, semantic_forward)
+from sqgan_ros.training.stages import LossContext, StageForward, decoded_semantic_labels, image_forward, semantic_forward
 
 CHECKPOINT_NAME = "checkpoint"
 

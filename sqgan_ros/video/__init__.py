@@ -7,8 +7,16 @@ by SAMM score biased by the run-time class weights under the frame's budget. See
 INTRA refresh) and :mod:`sqgan_ros.video.state` (reference states).
 """
 
-from sqgan_ros.video.codec import (AckInfo, CodedFrame, ReferenceMissingError, VideoDecoder,
-                                   VideoEncoder, VideoEncodeStats, VideoReceiver, VideoTransmitter)
+from sqgan_ros.video.codec import (
+                                   AckInfo,
+                                   CodedFrame,
+                                   ReferenceMissingError,
+                                   VideoDecoder,
+                                   VideoEncoder,
+                                   VideoEncodeStats,
+                                   VideoReceiver,
+                                   VideoTransmitter,
+)
 from sqgan_ros.video.policy import ReferenceChoice, ReferencePolicy, VideoConfig
 from sqgan_ros.video.state import BranchState, ReferenceHistory, ReferenceState, frame_distance
 

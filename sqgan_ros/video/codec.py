@@ -28,12 +28,12 @@ import numpy as np
 import torch
 
 from sqgan_ros.api import DecodedFrame, SemanticDecoder, SemanticEncoder
-from sqgan_ros.codec.precision import autocast
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.symbols import FrameSymbols
-from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
 from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO, model_codebooks
+from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
 from sqgan_ros.codec.model_file import LoadedModel
+from sqgan_ros.codec.precision import autocast
 from sqgan_ros.codec.samm import keep_count
 from sqgan_ros.labels import weight_vector
 from sqgan_ros.video.policy import ReferenceChoice, ReferencePolicy, VideoConfig

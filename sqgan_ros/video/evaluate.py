@@ -42,8 +42,7 @@ import numpy as np
 from sqgan_ros.api import SemanticDecoder, SemanticEncoder
 from sqgan_ros.bitstream import BitstreamError, FrameType
 from sqgan_ros.codec.model_file import LoadedModel, load_model
-from sqgan_ros.evaluation.metrics import (class_mask, confusion_matrix, masked_psnr, miou_from_confusion,
-                                          psnr)
+from sqgan_ros.evaluation.metrics import class_mask, confusion_matrix, masked_psnr, miou_from_confusion, psnr
 from sqgan_ros.video.codec import VideoDecoder, VideoEncoder
 from sqgan_ros.video.policy import VideoConfig
 
@@ -191,7 +190,7 @@ def run_video(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.nda
     pending: list[tuple[int, int]] = []
     bits, types, out = [], [], []
     for t, (image, lab) in enumerate(zip(images, labels)):
-        for due, frame_id in [p for p in pending if p[0] <= t]:
+        for _due, frame_id in [p for p in pending if p[0] <= t]:
             enc.acknowledge(frame_id)
         pending = [p for p in pending if p[0] > t]
         data = enc.encode(image, lab, keep_ratio=keep, class_weights=class_weights)

@@ -146,7 +146,7 @@ class ReferencePolicy:
         if self.newest_ack is None or 0 < frame_distance(frame_id, self.newest_ack) < _HALF_RANGE:
             self.newest_ack = frame_id
 
-    def choose(self, frame_id: int, held: "set[int] | object") -> ReferenceChoice:
+    def choose(self, frame_id: int, held: set[int] | object) -> ReferenceChoice:
         """Decide how to code ``frame_id``.
 
         Args:

@@ -78,7 +78,7 @@ class BranchState:
         return int(self.known.sum())
 
     @classmethod
-    def from_symbols(cls, symbols: BranchSymbols) -> "BranchState":
+    def from_symbols(cls, symbols: BranchSymbols) -> BranchState:
         """State after an INTRA frame: only the sent latents are known."""
         indices = np.zeros(symbols.num_cells, dtype=np.int64)
         known = np.zeros(symbols.num_cells, dtype=bool)
@@ -86,7 +86,7 @@ class BranchState:
         known[symbols.positions] = True
         return cls(symbols.grid, indices, known)
 
-    def updated(self, symbols: BranchSymbols) -> "BranchState":
+    def updated(self, symbols: BranchSymbols) -> BranchState:
         """State after an INTER frame whose updates are ``symbols``.
 
         Raises:
@@ -132,12 +132,12 @@ class ReferenceState:
     intra: bool
 
     @classmethod
-    def from_intra(cls, frame_id: int, symbols: FrameSymbols) -> "ReferenceState":
+    def from_intra(cls, frame_id: int, symbols: FrameSymbols) -> ReferenceState:
         """State after an INTRA frame."""
         return cls(int(frame_id), BranchState.from_symbols(symbols.semantic),
                    BranchState.from_symbols(symbols.image), True)
 
-    def updated(self, frame_id: int, symbols: FrameSymbols) -> "ReferenceState":
+    def updated(self, frame_id: int, symbols: FrameSymbols) -> ReferenceState:
         """State after an INTER frame ``frame_id`` that updates this one with ``symbols``."""
         return ReferenceState(int(frame_id), self.semantic.updated(symbols.semantic),
                               self.image.updated(symbols.image), False)

@@ -14,8 +14,7 @@ import math
 
 import numpy as np
 
-from sqgan_ros.data.synthetic.geometry import (SceneObject, Shape, box_faces, disc, flat_vertices, planar,
-                                              quad, segment, unit_circle)
+from sqgan_ros.data.synthetic.geometry import SceneObject, Shape, box_faces, disc, flat_vertices, planar, quad, segment, unit_circle
 from sqgan_ros.data.synthetic.textures import PIXELS_PER_METRE, Material
 from sqgan_ros.labels import CLASS_INDEX
 

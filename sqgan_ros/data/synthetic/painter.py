@@ -95,7 +95,7 @@ def sample_look(rng: np.random.Generator) -> Look:
 class _Grid:
     """Per-size constants: flat pixel indices into the doubled detail tiles, row depths."""
 
-    _cache: dict[tuple[int, int], "_Grid"] = {}
+    _cache: dict[tuple[int, int], _Grid] = {}
 
     def __init__(self, size: tuple[int, int]) -> None:
         h, w = size
@@ -109,7 +109,7 @@ class _Grid:
         self.sensor = rng.standard_normal((2 * h, 2 * w)).astype(np.float32)
 
     @classmethod
-    def get(cls, size: tuple[int, int]) -> "_Grid":
+    def get(cls, size: tuple[int, int]) -> _Grid:
         grid = cls._cache.get(size)
         if grid is None:
             grid = cls._cache[size] = _Grid(size)
@@ -304,7 +304,7 @@ class _Tables:
     ground: np.ndarray
 
     @classmethod
-    def of(cls, shapes: list[Shape], look: Look) -> "_Tables":
+    def of(cls, shapes: list[Shape], look: Look) -> _Tables:
         """Tables for ``shapes`` in drawing order, all filled at once (depths: 1e4 until projected)."""
         n = len(shapes) + 1
         tables = cls(label=np.zeros(n, np.uint8), colour=np.zeros((n, 3), np.float32),

@@ -106,7 +106,7 @@ class SequenceCache:
         return np.array(self.images[i]), np.array(self.labels[i])
 
     @classmethod
-    def open(cls, path: str | Path) -> "SequenceCache":
+    def open(cls, path: str | Path) -> SequenceCache:
         """Open a complete cache folder; raises ``ValueError`` for anything else."""
         path = Path(path)
         try:
