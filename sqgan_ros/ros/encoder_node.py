@@ -10,6 +10,9 @@
 The node only wires topics, parameters and the worker; segmentation, the codec and rate
 control are library code (sqgan_ros.segmentation, sqgan_ros.api, sqgan_ros.rate_control).
 Frames that arrive while the worker is busy replace the waiting one and are counted as dropped.
+With ``encode_only_when_subscribed`` the node skips camera frames (counted, logged on each
+pause and resume) while nothing subscribes to the frame topic; in video mode a rise in the
+number of subscribers makes the next frame INTRA, so a late joiner has a full picture at once.
 """
 
 from __future__ import annotations
@@ -111,6 +114,11 @@ class EncoderNode(Node):
         self._labels: OrderedDict[int, np.ndarray] = OrderedDict()
         self._last_info: CameraInfo | None = None
         self._last_info_sent = -math.inf
+        self._subscribers = 0
+        self._frames_idle = 0           # skipped while nobody subscribed (encode_only_when_subscribed)
+        self._idle_since_resume = 0
+        self._paused = False
+        self._want_intra = False         # set by the executor thread, applied by the worker
 
         from sqgan_ros.msg import CodecStats, SemanticFrame
         self._frame_cls, self._stats_cls = SemanticFrame, CodecStats
@@ -222,7 +230,47 @@ class EncoderNode(Node):
         with self._lock:
             return dict(self._rejected_by_cause)
 
+    @property
+    def frames_idle(self) -> int:
+        """Camera frames skipped since start because nothing subscribed to the frame topic."""
+        with self._lock:
+            return self._frames_idle
+
+    def _listened(self) -> bool:
+        """Track the frame topic's subscribers; False when this camera frame is to be skipped.
+
+        A rise in the count (a decoder or recorder joined) asks for an INTRA frame in video
+        mode; with ``encode_only_when_subscribed`` nothing is encoded while the count is 0.
+        """
+        count = self._frame_pub.get_subscription_count()
+        with self._lock:
+            lazy = bool(self._tunables["encode_only_when_subscribed"])
+            joined = count > self._subscribers
+            self._subscribers = count
+            if joined and self._video and bool(self._tunables["intra_on_new_subscriber"]):
+                self._want_intra = True
+            if count == 0 and lazy:
+                self._frames_idle += 1
+                self._idle_since_resume += 1
+                pausing, self._paused = not self._paused, True
+                resuming, skipped = False, 0
+            else:
+                pausing, resuming, skipped = False, self._paused, self._idle_since_resume
+                self._paused = False
+                if resuming:
+                    self._idle_since_resume = 0
+        topic = self._frame_pub.topic_name
+        if pausing:
+            self.get_logger().info(f"no subscriber on {topic}: camera frames are skipped until one "
+                                   "appears (encode_only_when_subscribed)")
+        if resuming:
+            self.get_logger().info(f"{count} subscriber(s) on {topic}: encoding resumed "
+                                   f"({skipped} camera frames skipped meanwhile)")
+        return not (count == 0 and lazy)
+
     def _on_image(self, msg: Image) -> None:
+        if not self._listened():
+            return
         rgb = self._convert(msg, "rgb8", "camera image")
         if rgb is None:
             return
@@ -287,6 +335,7 @@ class EncoderNode(Node):
 
         stamp = stamp_to_seconds(job.header.stamp)
         with self._lock:
+            want_intra, self._want_intra = self._want_intra, False
             weights = dict(self._weights)
             index_rdo = self._index_rdo
             rate = self._rate
@@ -298,6 +347,8 @@ class EncoderNode(Node):
                 keep = KeepRatios(semantic=float(self._tunables["semantic_keep_ratio"]),
                                   image=float(self._tunables["image_keep_ratio"]))
         if self._video:  # the video encoder numbers frames and picks INTRA / INTER itself
+            if want_intra:
+                self._encoder.request_intra()
             payload = self._encoder.encode(job.rgb, labels, keep_ratio=keep, class_weights=weights,
                                            index_rdo=index_rdo)
             stats = self._encoder.last_stats

@@ -148,6 +148,9 @@ def encoder_specs() -> dict[str, ParamSpec]:
                   "choice); see sqgan_ros.codec.index_rdo", low=0.0, high=100.0),
         ParamSpec("rdo_lambda_image", 0.4, "rate weight of the image index choice (as above)",
                   low=0.0, high=100.0),
+        ParamSpec("encode_only_when_subscribed", False,
+                  "skip camera frames (no segmentation, no encoding) while nothing subscribes "
+                  "to frame_topic: the robot spends no CPU while no operator is connected"),
     ] + _encoder_video_specs() + _weight_specs()
     return {s.name: s for s in specs}
 
@@ -168,6 +171,9 @@ def _encoder_video_specs() -> list[ParamSpec]:
                   "stale: resync with an INTRA frame", read_only=True, low=1, high=1000),
         ParamSpec("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable)",
                   read_only=True),
+        ParamSpec("intra_on_new_subscriber", True, "video: when another node subscribes to "
+                  "frame_topic (a decoder joins late, a recorder starts), send the next frame "
+                  "INTRA so it has a full picture at once instead of after the rolling refresh"),
     ]
 
 

@@ -1,0 +1,149 @@
+"""The encoder follows its audience over real DDS: it idles while nobody subscribes to its frames
+(``encode_only_when_subscribed``), and in video mode a new subscriber gets an INTRA frame at once
+(``intra_on_new_subscriber``) instead of waiting for the rolling refresh.
+
+Graph: camera_source -> sqgan_encoder (video, no decoder, so no acknowledgements: without a new
+subscriber every frame after the first INTRA is INTER, ``intra_interval`` being far away).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ros_probe import ProbeNode
+
+pytestmark = pytest.mark.ros
+
+REPO = Path(__file__).resolve().parents[1]
+FRAME_TOPIC = "/robot/sqgan/frame"
+
+
+class _Probe(ProbeNode):
+    """Watches the camera and the encoder's stats; subscribes to the frames only when told."""
+
+    def __init__(self) -> None:
+        from rclpy.qos import qos_profile_sensor_data
+        from sensor_msgs.msg import Image
+
+        from sqgan_ros.msg import CodecStats
+
+        super().__init__("encoder_subscribers_probe")
+        self.camera: list[Any] = []
+        self.stats: list[Any] = []
+        self.frames: dict[str, list[tuple[float, Any]]] = {}
+        self.node.create_subscription(Image, "/robot/camera/image_raw", self.append_to(self.camera),
+                                      qos_profile_sensor_data)
+        self.node.create_subscription(CodecStats, "/robot/sqgan/encoder_stats", self.append_to(self.stats), 10)
+        self.start()
+
+    def subscribe_frames(self, name: str) -> None:
+        """Start receiving SemanticFrames into ``self.frames[name]`` (a new subscriber of the topic)."""
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+
+        from sqgan_ros.msg import SemanticFrame
+
+        store: list[tuple[float, Any]] = []
+        with self.lock:
+            self.frames[name] = store
+
+        def cb(msg: Any) -> None:
+            with self.lock:
+                store.append((time.monotonic(), msg))
+
+        self.node.create_subscription(SemanticFrame, FRAME_TOPIC, cb,
+                                      QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT))
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
+    from conftest import domain_env, ros_problem
+
+    if ros_problem() is not None:
+        pytest.skip(ros_problem())
+    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+
+    tmp = tmp_path_factory.mktemp("encoder_subscribers")
+    plans = {p.name: p for p in graph_plan(GraphOptions(
+        source="synthetic", model=str(tiny_model_file), device="cpu", segmenter="topic", fps=8.0,
+        torch_threads=1, video=True))}
+    config = [REPO / "config" / "teleop.yaml"]
+    commands = {name: node_command(plans[name], config) for name in ("camera_source", "sqgan_encoder")}
+    commands["camera_source"] += ["-p", "height:=64", "-p", "width:=96"]
+    commands["sqgan_encoder"] += ["-p", "encode_only_when_subscribed:=true", "-p", "intra_interval:=1000"]
+    env = domain_env(129)
+    env["PYTHONUNBUFFERED"] = "1"
+    old = os.environ["ROS_DOMAIN_ID"]
+    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
+    probe = _Probe()
+    procs: dict[str, subprocess.Popen] = {}
+    logs: dict[str, Path] = {}
+    try:
+        for name in ("sqgan_encoder", "camera_source"):
+            logs[name] = tmp / f"{name}.log"
+            procs[name] = subprocess.Popen(commands[name], env=env, stdout=logs[name].open("w"),
+                                           stderr=subprocess.STDOUT, start_new_session=True)
+        yield probe, procs, logs
+    finally:
+        probe.close()
+        for proc in procs.values():
+            _stop(proc)
+        os.environ["ROS_DOMAIN_ID"] = old
+
+
+def _wait_for_log(path: Path, text: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if text in path.read_text(errors="replace"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_encoder_idles_without_subscribers_and_a_new_one_gets_intra(audience_graph) -> None:
+    from sqgan_ros.msg import SemanticFrame
+
+    probe, procs, logs = audience_graph
+    log = logs["sqgan_encoder"]
+    assert _wait_for_log(log, "camera frames are skipped", 90.0), log.read_text()[-3000:]
+    # a few more camera frames while nobody listens: none is encoded
+    with probe.lock:
+        seen = len(probe.camera)
+    assert probe.wait_for(lambda: len(probe.camera) >= seen + 8, timeout=30.0), "camera_source stopped"
+    with probe.lock:
+        assert probe.stats == [], "the encoder encoded frames nobody subscribed to"
+
+    probe.subscribe_frames("first")
+    assert probe.wait_for(lambda: len(probe.frames["first"]) >= 8, timeout=60.0), log.read_text()[-3000:]
+    assert _wait_for_log(log, "encoding resumed", 5.0), log.read_text()[-3000:]
+    with probe.lock:
+        first = [m for _, m in probe.frames["first"]]
+    assert first[0].frame_type == SemanticFrame.INTRA
+    assert [m.frame_type for m in first[1:]] == [SemanticFrame.INTER] * (len(first) - 1), \
+        "no acknowledgements and no new subscriber: only INTER frames after the first INTRA"
+
+    joined = time.monotonic()
+    probe.subscribe_frames("second")
+    assert probe.wait_for(lambda: len(probe.frames["second"]) >= 4, timeout=60.0), log.read_text()[-3000:]
+    with probe.lock:
+        after = [m for t, m in probe.frames["first"] if t > joined]
+        second = [m for _, m in probe.frames["second"]]
+    assert SemanticFrame.INTRA in [m.frame_type for m in after[:4]], \
+        "the late subscriber did not get an INTRA frame within 4 frames"
+    assert SemanticFrame.INTRA in [m.frame_type for m in second[:4]]
+    assert procs["sqgan_encoder"].poll() is None
