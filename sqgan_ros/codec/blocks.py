@@ -74,6 +74,7 @@ class ResBlock(nn.Module):
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x [B, in, h, w]`` to ``[B, out, h, w]`` (in-place activations on the fast path)."""
         if fast_path():
             h = self.conv1(F.silu(self.norm1(x), inplace=True))
             h = self.conv2(F.silu(self.norm2(h), inplace=True))
@@ -95,6 +96,7 @@ class Downsample(nn.Module):
         self.conv = nn.Conv2d(channels, channels, 3, stride=2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x [B, C, h, w]`` to ``[B, C, h // 2, w // 2]``."""
         return self.conv(F.pad(x, (0, 1, 0, 1)))
 
 
@@ -112,6 +114,7 @@ class Upsample(nn.Module):
         self.conv = nn.Conv2d(channels, out_channels or channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x [B, C, h, w]`` to ``[B, out, 2h, 2w]``; the fast path convolves at the coarse resolution."""
         if fast_path():
             return upsample_conv_subpixel(x, self.conv.weight, self.conv.bias)
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
@@ -175,6 +178,7 @@ class AttnBlock(nn.Module):
         self.proj = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``x [B, C, h, w]`` plus the projected attention output, same shape."""
         b, c, h, w = x.shape
         q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, h * w).transpose(-1, -2).unbind(1)
         out = F.scaled_dot_product_attention(q.unsqueeze(1), k.unsqueeze(1), v.unsqueeze(1))

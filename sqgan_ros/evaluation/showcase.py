@@ -1,8 +1,8 @@
-"""A picture of what a model does: original | reconstruction | decoded semantic map, per scene.
+r"""A picture of what a model does: original | reconstruction | decoded semantic map, per scene.
 
 ::
 
-    python -m sqgan_ros.evaluation.showcase --model models/default.safetensors \\
+    python -m sqgan_ros.evaluation.showcase --model models/default.safetensors \
         --keep 0.1 0.25 --scenes 3 --out docs/images/default_model_synthetic.jpg
 
 Rows are synthetic test scenes (seeds of the test split, never trained on); for each keep ratio

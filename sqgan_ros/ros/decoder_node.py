@@ -214,8 +214,11 @@ class DecoderNode(Node):
 
     @property
     def frame_counts(self) -> dict[str, int]:
-        """Link statistics since start: received, lost (net of late arrivals), reordered,
-        duplicates, restarts, decoded, rejected, dropped."""
+        """Link statistics since start, by name.
+
+        Keys: received, lost (net of late arrivals), reordered, duplicates, restarts, decoded,
+        rejected, dropped.
+        """
         ids = self._ids
         return {"received": ids.received, "lost": ids.lost, "reordered": ids.reordered,
                 "duplicates": ids.duplicates, "restarts": ids.restarts,

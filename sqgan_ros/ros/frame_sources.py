@@ -405,8 +405,12 @@ class V4L2Source(_CaptureSource):
 
 
 def synthetic_seed(spec: str, default: int = 0) -> int | None:
-    """The seed a ``synthetic[:SEED]`` spec names (``default`` for plain ``synthetic``), or None
-    when ``spec`` is not a synthetic source."""
+    """The seed a ``synthetic[:SEED]`` spec names, or None when ``spec`` is not a synthetic source.
+
+    Args:
+        spec: Frame source spec, e.g. ``synthetic``, ``synthetic:7`` or a device/file spec.
+        default: Seed returned for a plain ``synthetic`` (no ``:SEED``).
+    """
     match = re.fullmatch(r"synthetic(?::(\d+))?", spec.strip())
     if match is None:
         return None

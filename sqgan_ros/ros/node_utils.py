@@ -197,8 +197,11 @@ def stamp_to_seconds(stamp: Any) -> float:
 
 
 def default_model_path() -> Path:
-    """The bundled model: ``share/sqgan_ros/models/default.safetensors`` when installed with
-    colcon (found through ament_index), else ``<repo>/models/default.safetensors``."""
+    """Path of the bundled model file.
+
+    ``share/sqgan_ros/models/default.safetensors`` when installed with colcon (found through
+    ament_index), else ``<repo>/models/default.safetensors``.
+    """
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
         try:

@@ -131,13 +131,16 @@ class NullSegmenter(Segmenter):
 
     @property
     def name(self) -> str:
+        """Always ``none``."""
         return "none"
 
     def segment(self, image: np.ndarray) -> np.ndarray:
+        """A ``uint8 (H, W)`` map of ``UNLABELLED`` the size of the validated ``image``."""
         image = check_image(image)
         return np.full(image.shape[:2], UNLABELLED, dtype=np.uint8)
 
     def segment_batch(self, images: torch.Tensor) -> torch.Tensor:
+        """A ``LongTensor [B, H, W]`` of ``UNLABELLED`` on the batch's device."""
         images = check_batch(images)
         b, _, h, w = images.shape
         return torch.full((b, h, w), UNLABELLED, dtype=torch.long, device=images.device)

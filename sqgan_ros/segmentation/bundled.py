@@ -153,6 +153,7 @@ class BundledSegmenter(Segmenter):
 
     @property
     def name(self) -> str:
+        """``bundled SegNet HxW (<file name>)``, or ``(in-memory)`` for a network passed directly."""
         where = self.path.name if self.path is not None else "in-memory"
         h, w = self.net.config.input_size
         return f"bundled SegNet {h}x{w} ({where})"
@@ -163,6 +164,7 @@ class BundledSegmenter(Segmenter):
         return self.net.config.input_size
 
     def segment_batch(self, images: torch.Tensor) -> torch.Tensor:
+        """Resize to ``input_size`` (antialiased when shrinking), predict at this segmenter's precision, resize the labels back (nearest)."""
         images = check_batch(images)
         h, w = images.shape[-2:]
         size = self.input_size

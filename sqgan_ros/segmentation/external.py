@@ -216,9 +216,11 @@ class TorchScriptSegmenter(_MappedSegmenter):
 
     @property
     def name(self) -> str:
+        """``TorchScript <file name>``."""
         return f"TorchScript {self.path.name}"
 
     def segment_batch(self, images: torch.Tensor) -> torch.Tensor:
+        """Preprocess, run the model on its device, map its classes to ours at the input size."""
         images = check_batch(images)
         x = self.preprocessing.apply(images.to(self.device))
         with torch.inference_mode():
@@ -261,9 +263,11 @@ class OnnxSegmenter(_MappedSegmenter):
 
     @property
     def name(self) -> str:
+        """``ONNX <file name>``."""
         return f"ONNX {self.path.name}"
 
     def segment_batch(self, images: torch.Tensor) -> torch.Tensor:
+        """Preprocess on CPU (at the model's fixed input size, if any), run the session, map its classes to ours at the input size."""
         images = check_batch(images)
         x = self.preprocessing.apply(images.cpu(), size=self._fixed_size)
         outputs = self.session.run(None, {self._input_name: x.numpy().astype(np.float32)})

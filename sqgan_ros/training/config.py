@@ -1,5 +1,7 @@
 """Training configuration: typed dataclasses parsed from YAML; unknown keys are an error.
 
+A configuration file::
+
     model: small                 # codec preset (sqgan_ros.codec.config.PRESETS)
     batch_size: 8
     stages: {semantic: {steps: 600}, image: {steps: 900}, image_finetune: {steps: 300}}

@@ -1,9 +1,9 @@
-"""Evaluate SQ-GAN video coding: intra-only vs INTER frames (with and without feedback) vs x265.
+r"""Evaluate SQ-GAN video coding: intra-only vs INTER frames (with and without feedback) vs x265.
 
 ::
 
-    python -m sqgan_ros.video.evaluate --model models/default.safetensors \\
-        --sources vtest,street --frames 200 --keep 0.05,0.1,0.2,0.4 --loss 0,0.2 \\
+    python -m sqgan_ros.video.evaluate --model models/default.safetensors \
+        --sources vtest,street --frames 200 --keep 0.05,0.1,0.2,0.4 --loss 0,0.2 \
         --x265-kbps 10,34 --out runs/video_eval.json
 
 For each source (``vtest``: opencv-doc's vtest.avi, by default its held-out frames, every

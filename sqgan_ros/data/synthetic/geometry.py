@@ -151,12 +151,17 @@ def box_faces(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float,
     """Faces of an axis-aligned box that face the camera position, back faces culled.
 
     Args:
-        x0, x1, y0, y1, z0, z1: Box extent (world metres), x0 < x1 etc.
+        x0: Left edge of the box (world metres, X right); ``x0 < x1``.
+        x1: Right edge (m).
+        y0: Bottom of the box (m, Y up); ``y0 < y1``.
+        y1: Top of the box (m).
+        z0: Near end of the box along the street (m, Z forward); ``z0 < z1``.
+        z1: Far end (m).
         cam_pos: Camera (x, y, z) in world coordinates.
 
     Returns:
         List of (face name, vertices (4, 3)) in a safe drawing order: "top", then the side
-        ("left"/"right"), then "back"/"front" faces.
+        ("left"/"right"), then the end ("near"/"far").
     """
     cx, cy, cz = cam_pos
     faces = []
@@ -199,7 +204,9 @@ def planar(points_xy: np.ndarray | list, x: float, y: float, z: float, scale: fl
 
     Args:
         points_xy: (N, 2) array or sequence of (x, y) pairs.
-        x, y, z: Where the 2-D origin goes in the world.
+        x: World X (m) of the 2-D origin.
+        y: World Y (m) of the 2-D origin.
+        z: Depth of the plane (world Z, m).
         scale: Scale applied to the 2-D points.
         flip: Mirror left-right.
     """

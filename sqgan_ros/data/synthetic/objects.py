@@ -59,7 +59,8 @@ def person_shapes(x: float, z: float, p: dict, phase: float, side_view: bool, la
     """A walking (or seated) person in the plane Z = z.
 
     Args:
-        x, z: Ground position (m).
+        x: Lateral ground position (world X, m).
+        z: Position along the street (world Z, m); the person is drawn in this plane.
         p: Appearance: ``height``, ``top``, ``bottom``, ``skin``, ``hair`` colours, ``bag``.
         phase: Gait phase (radians).
         side_view: Seen from the side (legs swing) rather than from front/back.
@@ -131,7 +132,8 @@ def two_wheeler(x: float, z: float, kind: str, p: dict, side_view: bool, flip: b
     """A bicycle or motorcycle in the plane Z = z (side view or seen from behind/front).
 
     Args:
-        x, z: Ground position (m).
+        x: Lateral ground position (world X, m).
+        z: Position along the street (world Z, m); the vehicle is drawn in this plane.
         kind: "bicycle" or "motorcycle".
         p: Appearance: ``frame`` colour.
         side_view: Side view (wheels as circles) or end view (wheels as thin ellipses).

@@ -133,7 +133,8 @@ def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, o
         cam: The camera (its horizon row).
         look: Sky colours and cloud cover.
         grid: Per-size constants (cloud noise).
-        ox, oy: Offset of this frame's window into the cloud noise.
+        ox: Column offset of this frame's window into the cloud noise.
+        oy: Row offset of this frame's window into the cloud noise.
         colour_map: Optional 3x3 colour map T (see :func:`_colour_map`); the sky is then returned
             as seen through it, ``T(sky)``, computed on the sky's colours (it is linear in them).
     """
@@ -262,7 +263,8 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
         origin_px: Top-left pixel of the mask in ``img``.
         shape: The textured shape.
         dst: (4, 2) pixel corners relative to ``origin_px``: (s0, 0), (s1, 0), (s1, 1), (s0, 1).
-        s0, s1: Kept part of the quad along its first axis.
+        s0: Start of the kept part of the quad along its first axis (0..1).
+        s1: End of the kept part (0..1, ``s0 < s1``).
         colour_map: Optional 3x3 colour map T: the texels are written as ``T(colour * texel)``,
             in one pass (``T diag(colour)`` applied to the warped texels); None: ``colour * texel``.
     """
@@ -406,7 +408,8 @@ def _detail_gain(ids: np.ndarray, tables: _Tables, grid: _Grid, ox: int, oy: int
         ids: Shape-id map as native ints (H, W).
         tables: Per-id tables.
         grid: Per-size constants (the doubled detail tiles).
-        ox, oy: Offset of this frame's window into the tiles.
+        ox: Column offset of this frame's window into the tiles.
+        oy: Row offset of this frame's window into the tiles.
     """
     w = ids.shape[1]
     index = np.take(tables.material * grid.stride + (oy * 2 * w + ox), ids)

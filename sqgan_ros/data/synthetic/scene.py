@@ -157,10 +157,12 @@ class Street:
 
     @property
     def road_right(self) -> float:
+        """X of the road's right kerb: the ``n_same`` lanes plus a 2.3 m parking strip if any."""
         return self.n_same * self.lane_w + (2.3 if self.parking_right else 0.0)
 
     @property
     def road_left(self) -> float:
+        """X (negative) of the road's left kerb: the ``n_opp`` lanes plus a 2.3 m parking strip if any."""
         return -self.n_opp * self.lane_w - (2.3 if self.parking_left else 0.0)
 
     def frontage(self, side: int) -> float:

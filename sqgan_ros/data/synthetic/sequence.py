@@ -321,8 +321,10 @@ class StreetSequence:
 
 
 def _dashes(s0: float, s1: float, cam_z: float) -> tuple[float, ...]:
-    """Start Z of the 3 m lane dashes (every 9 m) drawn on the span ``s0..s1``: from 4 m behind the
-    camera to 90 m ahead of it."""
+    """Start Z of the 3 m lane dashes (one every 9 m) to draw on the span ``s0..s1``.
+
+    Only dashes from 4 m behind the camera to 90 m ahead of it are kept.
+    """
     out = []
     if s1 <= s0:
         return ()
