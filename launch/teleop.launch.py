@@ -2,7 +2,7 @@
 
     ros2 launch sqgan_ros teleop.launch.py [source:=synthetic] [camera_topic:=camera/image_raw]
         [model:=/path/model.safetensors] [device:=auto] [target_kbps:=20.0] [rviz:=true]
-        [robot_ns:=robot] [operator_ns:=operator] [params_file:=.../teleop.yaml]
+        [video:=true] [robot_ns:=robot] [operator_ns:=operator] [params_file:=.../teleop.yaml]
         [class_weights:=.../class_weights/teleop_safety.yaml]
 
 source:='' starts no camera_source (point camera_topic at your camera). The nodes and their
@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import os
 
+from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from launch import LaunchDescription
 from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
 
 try:
@@ -36,12 +36,24 @@ _ARGS = {
     "device": ("", "auto | cuda | cpu (empty = params file)"),
     "target_kbps": ("", "rate-control budget in kbit/s (empty = params file, 0 = off)"),
     "segmenter": ("", "bundled | none | topic | path (empty = params file)"),
+    "video": ("", "true | false: INTER frames against acknowledged references (empty = params file)"),
     "rviz": ("true", "start rviz2 with config/teleop.rviz"),
     "robot_ns": ("robot", "namespace of camera and encoder"),
     "operator_ns": ("operator", "namespace of the decoder"),
     "params_file": (os.path.join(_SHARE, "config", "teleop.yaml"), "node parameters"),
     "class_weights": ("", "optional class-weight preset applied after params_file"),
 }
+
+
+def _flag(text: str) -> bool | None:
+    """A boolean launch argument: None when empty (the params file decides)."""
+    if not text:
+        return None
+    if text.lower() in ("true", "1", "yes", "on"):
+        return True
+    if text.lower() in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
 
 
 def _setup(context, *_args, **_kwargs):
@@ -53,7 +65,8 @@ def _setup(context, *_args, **_kwargs):
         device=arg("device"),
         target_kbps=float(arg("target_kbps")) if arg("target_kbps") else None,
         segmenter=arg("segmenter"), robot_ns=arg("robot_ns"), operator_ns=arg("operator_ns"),
-        fps=float(arg("fps")) if arg("fps") else None)
+        fps=float(arg("fps")) if arg("fps") else None,
+        video=_flag(arg("video")))
     files = [arg("params_file")] + ([arg("class_weights")] if arg("class_weights") else [])
     actions = [
         Node(package="sqgan_ros", executable=plan.executable, name=plan.name,

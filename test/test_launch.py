@@ -30,16 +30,15 @@ def test_launch_file_is_valid_python_and_documents_its_arguments() -> None:
     # Runs everywhere: the file compiles and names every argument the runner offers.
     source = LAUNCH_FILE.read_text()
     compile(source, str(LAUNCH_FILE), "exec")
-    for arg in ("source", "camera_topic", "model", "device", "target_kbps", "rviz", "robot_ns",
+    for arg in ("source", "camera_topic", "model", "device", "target_kbps", "video", "rviz", "robot_ns",
                 "operator_ns", "params_file"):
         assert f'"{arg}"' in source, arg
 
 
 @needs_launch
 def test_launch_description_arguments_and_nodes() -> None:
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
-
     from launch import LaunchContext, LaunchDescription
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
 
     spec = importlib.util.spec_from_file_location("teleop_launch", LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)
