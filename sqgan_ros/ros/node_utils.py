@@ -25,13 +25,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from sqgan_ros.bundled_models import DEFAULT_MODEL_NAME, bundled_model_path
+
 __all__ = ["LatestSlot", "WarningThrottle", "RateWindow", "default_model_path",
            "resolve_model_path", "scale_camera_info", "stamp_to_seconds", "DEFAULT_MODEL_NAME",
            "usable_cpu_count", "auto_torch_threads", "configure_torch_threads", "FrameIdTracker",
            "image_size_problem", "frame_header_problem", "screen_frame"]
 
 T = TypeVar("T")
-DEFAULT_MODEL_NAME = "default.safetensors"
 
 
 class LatestSlot(Generic[T]):
@@ -197,22 +198,8 @@ def stamp_to_seconds(stamp: Any) -> float:
 
 
 def default_model_path() -> Path:
-    """Path of the bundled model file.
-
-    ``share/sqgan_ros/models/default.safetensors`` when installed with colcon (found through
-    ament_index), else ``<repo>/models/default.safetensors``.
-    """
-    try:
-        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
-        try:
-            share = Path(get_package_share_directory("sqgan_ros")) / "models" / DEFAULT_MODEL_NAME
-            if share.is_file():
-                return share
-        except PackageNotFoundError:
-            pass
-    except ImportError:
-        pass
-    return Path(__file__).resolve().parents[2] / "models" / DEFAULT_MODEL_NAME
+    """Path of the bundled model file (see :mod:`sqgan_ros.bundled_models` for where it is looked for)."""
+    return bundled_model_path(DEFAULT_MODEL_NAME)
 
 
 def resolve_model_path(value: str) -> Path:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from sqgan_ros.bundled_models import SEGMENTER_MODEL_NAME, bundled_model_path
 from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision
 from sqgan_ros.labels import CLASS_NAMES
 from sqgan_ros.segmentation.base import Segmenter, check_batch
@@ -40,8 +41,9 @@ __all__ = [
 FORMAT_VERSION = 1
 _METADATA_KEY = "sqgan_ros_segmenter"
 
-#: Where the trained bundled segmenter lives in a source checkout.
-DEFAULT_MODEL_PATH: Path = Path(__file__).resolve().parents[2] / "models" / "segmenter.safetensors"
+#: The trained bundled segmenter (``models/segmenter.safetensors`` of a source checkout, or
+#: ``share/sqgan_ros/models/`` of a colcon install: :mod:`sqgan_ros.bundled_models`).
+DEFAULT_MODEL_PATH: Path = bundled_model_path(SEGMENTER_MODEL_NAME)
 
 
 class SegmenterFileError(ValueError):
