@@ -51,6 +51,7 @@ setup(
             "sqgan-train=sqgan_ros.training.cli:main",
             "sqgan-eval=sqgan_ros.evaluation.cli:main",
             "sqgan-bench=sqgan_ros.evaluation.bench:main",
+            "sqgan-codec=sqgan_ros.codec_cli:main",
         ],
     },
     zip_safe=False,

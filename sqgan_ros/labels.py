@@ -78,6 +78,32 @@ def weight_vector(weights: Mapping[str, float] | None, default: float = 1.0) -> 
     return vec
 
 
+def parse_class_weights(text: str) -> dict[str, float] | None:
+    """Parse ``"person=4,car=2"`` into run-time class weights (other classes 1.0).
+
+    Args:
+        text: comma-separated ``CLASS=WEIGHT`` items; empty or blank: None (the paper's
+            unbiased selection).
+
+    Raises:
+        ValueError: an item is not ``CLASS=WEIGHT``, or an unknown class, a negative or a
+            non-finite weight (see :func:`weight_vector`).
+    """
+    if not text.strip():
+        return None
+    weights = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"{item!r}: expected CLASS=WEIGHT") from None
+    weight_vector(weights)  # unknown classes, negative or non-finite weights
+    return {**UNIFORM_RUNTIME_WEIGHTS, **weights}
+
+
 def colourise(labels: np.ndarray) -> np.ndarray:
     """Map an integer label map (H, W) to an RGB uint8 image (H, W, 3) with the Cityscapes palette.
 

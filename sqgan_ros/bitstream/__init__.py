@@ -7,6 +7,7 @@ Public API (see ``docs/CONTRACTS.md``)::
     peek_header(data) -> FrameHeader
     EntropyPriors.uniform(codebook_sizes) / .from_statistics(symbols, codebook_sizes, code_groups)
     fixed_length_bits(symbols, codebook_sizes) -> int   (the paper's count)
+    StreamWriter(path, fps).write(frame) / StreamReader(path) -> fps, frames   (.sqgs files)
 
 Run ``EntropyPriors.from_statistics`` on the training set's symbols after training and save
 the priors with the model. This package never imports torch or rclpy.
@@ -17,11 +18,12 @@ from sqgan_ros.bitstream.fixed_length import fixed_length_bits, index_width
 from sqgan_ros.bitstream.frame import CHECKSUM_BYTES, decode_frame, encode_frame, peek_header
 from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE, MODEL_ID_BYTES, VERSION, Coding, FrameHeader, FrameType
 from sqgan_ros.bitstream.priors import MAX_CODEBOOK_SIZE, BranchPriors, EntropyPriors
+from sqgan_ros.bitstream.stream_file import StreamReader, StreamWriter
 from sqgan_ros.bitstream.symbols import BRANCHES, MAX_GRID_CELLS, BranchSymbols, FrameSymbols
 
 __all__ = [
     "BRANCHES", "CHECKSUM_BYTES", "MAX_CODEBOOK_SIZE", "MAX_GRID_CELLS", "MAX_IMAGE_SIDE",
     "MODEL_ID_BYTES", "VERSION", "BitstreamError", "BranchPriors", "BranchSymbols", "Coding",
-    "EntropyPriors", "FrameHeader", "FrameSymbols", "FrameType", "decode_frame",
+    "EntropyPriors", "FrameHeader", "FrameSymbols", "FrameType", "StreamReader", "StreamWriter", "decode_frame",
     "encode_frame", "fixed_length_bits", "index_width", "peek_header",
 ]

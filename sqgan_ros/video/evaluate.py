@@ -260,22 +260,12 @@ def _floats(text: str) -> list[float]:
 
 def _class_weights(text: str) -> dict[str, float] | None:
     """``person=4,car=2`` -> run-time class weights (other classes 1.0); '' -> None (the paper's)."""
-    from sqgan_ros.labels import UNIFORM_RUNTIME_WEIGHTS, weight_vector
+    from sqgan_ros.labels import parse_class_weights
 
-    if not text.strip():
-        return None
-    weights = {}
-    for item in text.split(","):
-        name, _, value = item.partition("=")
-        try:
-            weights[name.strip()] = float(value)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{item!r}: expected CLASS=WEIGHT") from None
     try:
-        weight_vector(weights)  # unknown classes, negative or non-finite weights
+        return parse_class_weights(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-    return {**UNIFORM_RUNTIME_WEIGHTS, **weights}
 
 
 def _size(text: str) -> tuple[int, int]:
