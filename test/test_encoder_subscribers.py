@@ -1,6 +1,7 @@
 """The encoder follows its audience over real DDS: it idles while nobody subscribes to its frames
 (``encode_only_when_subscribed``), and in video mode a new subscriber gets an INTRA frame at once
-(``intra_on_new_subscriber``) instead of waiting for the rolling refresh.
+(``intra_on_new_subscriber``) instead of waiting for the rolling refresh. Its frame publisher's QoS
+can be overridden at start (``qos_overrides.<topic>.publisher.reliability``).
 
 Graph: camera_source -> sqgan_encoder (video, no decoder, so no acknowledgements: without a new
 subscriber every frame after the first INTRA is INTER, ``intra_interval`` being far away).
@@ -85,7 +86,8 @@ def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Pa
     config = [REPO / "config" / "teleop.yaml"]
     commands = {name: node_command(plans[name], config) for name in ("camera_source", "sqgan_encoder")}
     commands["camera_source"] += ["-p", "height:=64", "-p", "width:=96"]
-    commands["sqgan_encoder"] += ["-p", "encode_only_when_subscribed:=true", "-p", "intra_interval:=1000"]
+    commands["sqgan_encoder"] += ["-p", "encode_only_when_subscribed:=true", "-p", "intra_interval:=1000",
+                                  "-p", f"qos_overrides.{FRAME_TOPIC}.publisher.reliability:=reliable"]
     env = domain_env(129)
     env["PYTHONUNBUFFERED"] = "1"
     old = os.environ["ROS_DOMAIN_ID"]
@@ -147,3 +149,18 @@ def test_encoder_idles_without_subscribers_and_a_new_one_gets_intra(audience_gra
         "the late subscriber did not get an INTRA frame within 4 frames"
     assert SemanticFrame.INTRA in [m.frame_type for m in second[:4]]
     assert procs["sqgan_encoder"].poll() is None
+
+
+def test_frame_publisher_qos_is_overridable(audience_graph) -> None:
+    from rclpy.qos import ReliabilityPolicy
+
+    probe, procs, logs = audience_graph
+    assert _wait_for_log(logs["sqgan_encoder"], "model ", 90.0), logs["sqgan_encoder"].read_text()[-3000:]
+    deadline = time.monotonic() + 20.0
+    infos = []
+    while time.monotonic() < deadline and not infos:
+        infos = probe.node.get_publishers_info_by_topic(FRAME_TOPIC)
+        time.sleep(0.1)
+    assert len(infos) == 1, infos
+    # the node's default for the thin link is best effort; the command line asked for reliable
+    assert infos[0].qos_profile.reliability == ReliabilityPolicy.RELIABLE

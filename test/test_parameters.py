@@ -149,6 +149,15 @@ def test_on_set_callback_and_descriptors_on_a_real_node() -> None:
         assert node.get_parameter("image_keep_ratio").value == 0.4
         ro = node.set_parameters([Parameter("device", value="cpu")])[0]
         assert not ro.successful and "read-only" in ro.reason.lower()
+        # rclpy's own parameters pass through to rclpy: use_sim_time at run time (bag playback),
+        # and the QoS override parameters declared with an overridable publisher
+        count = len(applied)
+        sim = node.set_parameters([Parameter("use_sim_time", value=True)])[0]
+        assert sim.successful and len(applied) == count
+        from rclpy.qos_overriding_options import QoSOverridingOptions
+        from std_msgs.msg import String
+        node.create_publisher(String, "chatter", 1, qos_overriding_options=QoSOverridingOptions.with_default_policies())
+        assert node.has_parameter("qos_overrides./chatter.publisher.reliability")
         node.destroy_node()
     finally:
         rclpy.try_shutdown(context=context)

@@ -27,6 +27,7 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from sqgan_ros.ros.frame_sources import FrameSource, FrameSourceError, open_source
 from sqgan_ros.ros.image_conversion import numpy_to_image
+from sqgan_ros.ros.node_utils import overridable_qos
 
 __all__ = ["CameraSourceNode", "main"]
 
@@ -70,7 +71,8 @@ class CameraSourceNode(Node):
             start_index=get("start_index").value, seed=get("seed").value,
             cache_frames=get("synthetic_cache_frames").value, cache_dir=get("cache_dir").value or None)
         qos = QoSProfile(depth=get("qos_depth").value, reliability=ReliabilityPolicy.RELIABLE)
-        self._image_pub = self.create_publisher(Image, get("image_topic").value, qos)
+        self._image_pub = self.create_publisher(Image, get("image_topic").value, qos,
+                                                 qos_overriding_options=overridable_qos())
         self._info_pub = self.create_publisher(CameraInfo, get("camera_info_topic").value, qos)
         self._labels_pub = None
         if self._source.has_labels:

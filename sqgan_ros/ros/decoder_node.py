@@ -36,6 +36,7 @@ from sqgan_ros.ros.node_utils import (
     RateWindow,
     WarningThrottle,
     configure_torch_threads,
+    overridable_qos,
     resolve_model_path,
     scale_camera_info,
     screen_frame,
@@ -91,8 +92,10 @@ class DecoderNode(Node):
         reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=2,
                               reliability=ReliabilityPolicy.RELIABLE)
         from sensor_msgs.msg import Image
-        self._image_pub = self.create_publisher(Image, str(v["image_topic"]), reliable)
-        self._semantic_pub = self.create_publisher(Image, str(v["semantic_topic"]), reliable)
+        self._image_pub = self.create_publisher(Image, str(v["image_topic"]), reliable,
+                                                 qos_overriding_options=overridable_qos())
+        self._semantic_pub = self.create_publisher(Image, str(v["semantic_topic"]), reliable,
+                                                    qos_overriding_options=overridable_qos())
         self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_topic"]), reliable)
         self._stats_pub = self.create_publisher(CodecStats, str(v["stats_topic"]), 10)
         from sqgan_ros.msg import FrameAck
@@ -104,7 +107,8 @@ class DecoderNode(Node):
         self.create_subscription(CodecStats, str(v["encoder_stats_topic"]), self._on_encoder_stats,
                                  QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT))
         self.create_subscription(CameraInfo, str(v["camera_info_in_topic"]), self._on_info, latched)
-        self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link)
+        self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame, link,
+                                 qos_overriding_options=overridable_qos())
         self.get_logger().info(
             f"model {model_path.name} (id {self._model_id}) on {self._decoder.device} "
             f"({str(self._decoder.dtype).removeprefix('torch.')}) "

@@ -39,6 +39,7 @@ from sqgan_ros.ros.node_utils import (
     WarningThrottle,
     configure_torch_threads,
     image_size_problem,
+    overridable_qos,
     resolve_model_path,
     spin_node_main,
     stamp_to_seconds,
@@ -131,10 +132,12 @@ class EncoderNode(Node):
         latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                              reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
-        self._frame_pub = self.create_publisher(SemanticFrame, str(v["frame_topic"]), link)
+        self._frame_pub = self.create_publisher(SemanticFrame, str(v["frame_topic"]), link,
+                                                 qos_overriding_options=overridable_qos())
         self._stats_pub = self.create_publisher(CodecStats, str(v["stats_topic"]), 10)
         self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_out_topic"]), latched)
-        self.create_subscription(Image, str(v["image_topic"]), self._on_image, sensor)
+        self.create_subscription(Image, str(v["image_topic"]), self._on_image, sensor,
+                                 qos_overriding_options=overridable_qos())
         self.create_subscription(CameraInfo, str(v["camera_info_topic"]), self._on_info, sensor)
         if self._video:
             from sqgan_ros.msg import FrameAck

@@ -30,7 +30,7 @@ from sqgan_ros.bundled_models import DEFAULT_MODEL_NAME, bundled_model_path
 __all__ = ["LatestSlot", "WarningThrottle", "RateWindow", "default_model_path",
            "resolve_model_path", "scale_camera_info", "stamp_to_seconds", "DEFAULT_MODEL_NAME",
            "usable_cpu_count", "auto_torch_threads", "configure_torch_threads", "FrameIdTracker",
-           "image_size_problem", "frame_header_problem", "screen_frame"]
+           "image_size_problem", "frame_header_problem", "screen_frame", "overridable_qos"]
 
 T = TypeVar("T")
 
@@ -195,6 +195,18 @@ class RateWindow:
 def stamp_to_seconds(stamp: Any) -> float:
     """``builtin_interfaces/Time`` -> float seconds."""
     return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
+
+
+def overridable_qos() -> Any:
+    """``QoSOverridingOptions`` letting users override history, depth and reliability at start.
+
+    With it, ``qos_overrides.<topic>.publisher.reliability: reliable`` (or ``.subscription.``,
+    ``.depth``, ``.history``) in a parameters file or on the command line changes that
+    entity's QoS (rclpy declares the read-only parameters when the entity is created).
+    """
+    from rclpy.qos_overriding_options import QoSOverridingOptions
+
+    return QoSOverridingOptions.with_default_policies()
 
 
 def default_model_path() -> Path:

@@ -25,9 +25,13 @@ __all__ = [
     "ParamSpec", "CLASS_WEIGHT_PREFIX", "ENCODER_NODE_NAME", "DECODER_NODE_NAME",
     "encoder_specs", "decoder_specs", "check_value", "validate_changes", "unknown_parameters",
     "class_weights_from", "validate_params_file", "declare_parameters", "make_on_set_callback",
+    "is_ros_parameter", "QOS_OVERRIDES_PREFIX",
 ]
 
 CLASS_WEIGHT_PREFIX = "class_weights."
+#: Prefix of the QoS override parameters rclpy declares for overridable publishers/subscriptions.
+QOS_OVERRIDES_PREFIX = "qos_overrides."
+_ROS_OWN = frozenset({"use_sim_time", "start_type_description_service"})
 ENCODER_NODE_NAME = "sqgan_encoder"
 DECODER_NODE_NAME = "sqgan_decoder"
 
@@ -283,9 +287,12 @@ def unknown_parameters(specs: Mapping[str, ParamSpec], names: Iterable[str]) -> 
         specs: the node's parameter specs by name.
         names: names found in a parameter file or the node's overrides.
     """
-    ros_own = {"use_sim_time", "start_type_description_service"}
-    return sorted(n for n in names if n not in specs and n not in ros_own
-                  and not n.startswith("qos_overrides."))
+    return sorted(n for n in names if n not in specs and not is_ros_parameter(n))
+
+
+def is_ros_parameter(name: str) -> bool:
+    """True for parameters rclpy itself declares and checks (``use_sim_time``, QoS overrides)."""
+    return name in _ROS_OWN or name.startswith(QOS_OVERRIDES_PREFIX)
 
 
 def class_weights_from(values: Mapping[str, Any]) -> dict[str, float]:
@@ -438,11 +445,14 @@ def make_on_set_callback(specs: Mapping[str, ParamSpec],
     from rcl_interfaces.msg import SetParametersResult
 
     def callback(params: list) -> SetParametersResult:
-        changes = [(p.name, p.value) for p in params]
+        # rclpy's own parameters (QoS overrides declared with a publisher, use_sim_time) are
+        # rclpy's to check; the node's are validated here, all or nothing
+        changes = [(p.name, p.value) for p in params if not is_ros_parameter(p.name)]
         reason = validate_changes(specs, changes, running=True)
         if reason is not None:
             return SetParametersResult(successful=False, reason=reason)
-        apply(dict(changes))
+        if changes:
+            apply(dict(changes))
         return SetParametersResult(successful=True, reason="")
 
     return callback
