@@ -3,6 +3,8 @@ callbacks that record messages under a lock, and polling waits."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -63,3 +65,15 @@ class ProbeNode:
         self.rclpy.try_shutdown(context=self.context)
         if self.thread is not None:
             self.thread.join(timeout=5.0)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
+    """Stop a node process as Ctrl-C would (SIGINT), killing it after ``timeout`` s; its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode

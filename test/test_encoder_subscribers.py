@@ -10,14 +10,13 @@ subscriber every frame after the first INTRA is INTER, ``intra_interval`` being 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ros_probe import ProbeNode
+from ros_probe import ProbeNode, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -61,16 +60,6 @@ class _Probe(ProbeNode):
                                       QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT))
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
 def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
     from conftest import domain_env, ros_problem
@@ -104,7 +93,7 @@ def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Pa
     finally:
         probe.close()
         for proc in procs.values():
-            _stop(proc)
+            stop_process(proc)
         os.environ["ROS_DOMAIN_ID"] = old
 
 

@@ -9,7 +9,6 @@ encoder's CodecStats ``frames_rejected``, and the next good frame is served as u
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ros_probe import ProbeNode
+from ros_probe import ProbeNode, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -125,13 +124,7 @@ def encoder(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
         yield probe, proc, log
     finally:
         probe.close()
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_process(proc)
         os.environ["ROS_DOMAIN_ID"] = old
 
 

@@ -9,7 +9,6 @@ number of frame ids that never arrived: late frames are counted as reordered (lo
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ros_probe import ProbeNode
+from ros_probe import ProbeNode, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -48,16 +47,6 @@ class _Probe(ProbeNode):
             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         sub(CodecStats, "/operator/sqgan/decoder_stats", self.append_to(self.stats), 100)
         self.start()
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _stamp(msg: Any) -> tuple[int, int]:
@@ -101,9 +90,9 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
                                            stderr=subprocess.STDOUT, start_new_session=True)
             time.sleep(0.5 if name != "camera_source" else 0.0)
         ok = probe.wait_for(lambda: len(probe.arrived) >= FRAMES_WANTED, timeout=180.0)
-        _stop(procs["camera_source"])
+        stop_process(procs["camera_source"])
         time.sleep(0.5)
-        _stop(procs["sqgan_encoder"])
+        stop_process(procs["sqgan_encoder"])
         # Let the relay release what it holds (hold_timeout_s) and the decoder catch up.
         probe.wait_for(lambda: len(probe.images) >= len(probe.arrived), timeout=30.0)
         time.sleep(2.0)
@@ -111,7 +100,7 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
     finally:
         probe.close()
         for proc in procs.values():
-            _stop(proc)
+            stop_process(proc)
         os.environ["ROS_DOMAIN_ID"] = old
 
 

@@ -125,8 +125,9 @@ def test_encoder_with_bad_start_parameters_exits_with_one_line(env_and_model, pa
 
 def test_good_model_file_starts(env_and_model) -> None:
     """The control: the same command with the untouched file runs until stopped."""
-    import signal
     import time
+
+    from ros_probe import stop_process
 
     env, model, tmp = env_and_model
     cmd = [sys.executable, "-m", "sqgan_ros.ros.encoder_node", "--ros-args", "-r", "__ns:=/robust",
@@ -144,10 +145,5 @@ def test_good_model_file_starts(env_and_model) -> None:
         assert "(1 torch threads)" in log.read_text(), log.read_text()
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=30.0)
     assert proc.returncode == 0, log.read_text()[-2000:]

@@ -12,7 +12,6 @@ stamps, frame ids and sizes are checked: a random network's PSNR means nothing).
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ros_probe import ProbeNode
+from ros_probe import ProbeNode, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -140,15 +139,7 @@ class _Graph:
                                             start_new_session=True)
 
     def stop(self, name: str) -> int:
-        proc = self.procs[name]
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=10.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        return stop_process(self.procs[name])
 
     def log(self, name: str) -> str:
         return self.logs[name].read_text(errors="replace")
