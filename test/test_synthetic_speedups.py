@@ -138,14 +138,19 @@ def test_memoised_item_shapes_do_not_change_frames() -> None:
     items = [it for items, _ in shared.world._chunks.values() for it in items]
     memoised = [it for it in items if it.built]
     assert memoised, "no item memoised its shapes"
+    grounds = {it.kind for it in memoised if "ground" in it.built}
+    assert grounds and grounds <= {"crosswalk", "intersection", "terrain", "parked"}  # static ground shapes
     for it in memoised:
+        keys = [k for k in it.built if k != "ground"]
         if it.kind in _STATIC_BUILDERS or it.kind == "person":
             assert it.kind != "person" or it.p["standing"]  # only people standing still are memoised
-            assert all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 for k in it.built)
+            assert all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 2 for k in keys)
         elif it.kind == "parked":
-            assert all(isinstance(k, tuple) and k[0] in (0, 1, 2) for k in it.built)  # (lod, view)
+            assert all(isinstance(k, tuple) and k[0] in (0, 1, 2) for k in keys)  # (lod, view)
+        elif it.kind in ("crosswalk", "intersection", "terrain"):
+            assert not keys
         else:
-            assert it.kind in ("building", "wall") and all(isinstance(k, bool) for k in it.built)
+            assert it.kind in ("building", "wall") and all(isinstance(k, bool) for k in keys)
 
 
 def test_memoised_shapes_match_a_fresh_build() -> None:

@@ -233,29 +233,49 @@ class StreetSequence:
         return g
 
     def _crosswalk(self, g: list[Shape], z0: float, z1: float) -> None:
+        """Append the stripes of a zebra crossing from ``z0`` to ``z1`` across the road to ``g``."""
         st = self.world.street
         x = st.road_left + 0.3
         while x < st.road_right - 0.5:
             g.append(ob.ground_quad(x, x + 0.5, z0, z1, ob.ROAD, st.mark_colour, Material.ASPHALT, 0.05))
             x += 1.0
 
-    def _item(self, it: Item, cam: Camera, cam_pos: tuple, t: float, g: list[Shape]) -> SceneObject | None:
-        kind, p = it.kind, it.p
-        if kind == "crosswalk":
-            if p["z1"] > cam.z - 2 and it.z < cam.z + 120:
+    def _item_ground(self, it: Item) -> list[Shape]:
+        """The ground shapes of a static item (crossing stripes, terrain, a parked vehicle's shadow).
+
+        They depend on the item and the street only, so they are built once per item
+        (memoised under the key ``"ground"``).
+        """
+        def build() -> list[Shape]:
+            g: list[Shape] = []
+            kind, p = it.kind, it.p
+            st = self.world.street
+            if kind == "crosswalk":
                 self._crosswalk(g, it.z, p["z1"])
-            return None
-        if kind == "intersection":
-            if p["z1"] > cam.z - 2 and it.z < cam.z + 120:
+            elif kind == "intersection":
                 self._crosswalk(g, it.z - 4.0, it.z - 0.5)
                 self._crosswalk(g, p["z1"] + 0.5, p["z1"] + 4.0)
+            elif kind == "terrain":
+                xs = sorted((p["x_face"], it.x + p["side"] * 40.0))
+                g.append(ob.ground_quad(xs[0], xs[1], it.z, p["z1"], ob.TERRAIN, st.terrain_colour, Material.GRASS, 0.3))
+            elif kind == "parked":
+                vp = p["p"]
+                g.append(ob.vehicle_shadow(it.x, it.z, vp["width"], vp["length"], tuple(c * 0.45 for c in st.road_colour)))
+            else:
+                raise ValueError(f"item kind {kind!r} has no ground shapes")
+            return g
+
+        return _built(it, "ground", build)
+
+    def _item(self, it: Item, cam: Camera, cam_pos: tuple, t: float, g: list[Shape]) -> SceneObject | None:
+        kind, p = it.kind, it.p
+        if kind == "crosswalk" or kind == "intersection":
+            if p["z1"] > cam.z - 2 and it.z < cam.z + 120:
+                g.extend(self._item_ground(it))
             return None
         if kind == "terrain":
-            if p["z1"] < cam.z - 2 or it.z > cam.z + FAR:
-                return None
-            side = p["side"]
-            xs = sorted((p["x_face"], it.x + side * 40.0))
-            g.append(ob.ground_quad(xs[0], xs[1], it.z, p["z1"], ob.TERRAIN, self.world.street.terrain_colour, Material.GRASS, 0.3))
+            if p["z1"] >= cam.z - 2 and it.z <= cam.z + FAR:
+                g.extend(self._item_ground(it))
             return None
         if kind in ("building", "wall", "fence", "hedge"):
             if p["z1"] < cam.z or it.z > cam.z + FAR:
@@ -302,7 +322,7 @@ class StreetSequence:
             vp = p["p"]
             if z + vp["length"] < cam.z:
                 return None
-            g.append(ob.vehicle_shadow(x, z, vp["width"], vp["length"], tuple(c * 0.45 for c in self.world.street.road_colour)))
+            g.extend(self._item_ground(it))
             view = ob.vehicle_view(p["kind"], x, z, vp, cam_pos, False)
             shapes = _built(it, (lod, view), lambda: ob.vehicle_shapes(p["kind"], x, z, vp, cam_pos, False, lod))
             return SceneObject(3, ob.vehicle_depth(z, vp["length"], cam.z), shapes)
