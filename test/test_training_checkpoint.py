@@ -84,6 +84,42 @@ def test_shipped_configs_parse(name) -> None:
     assert cfg.model == name
 
 
+@pytest.mark.parametrize("name", ["default_cpu", "default_cpu_round2", "finetune_footage"])
+def test_bundled_model_configs_parse_as_small(name) -> None:
+    from pathlib import Path
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "config" / "train" / f"{name}.yaml")
+    assert cfg.model == "small"
+
+
+def test_init_from_a_model_file_or_a_checkpoint(tmp_path) -> None:
+    from sqgan_ros.codec.config import get_config
+    from sqgan_ros.codec.model import SQGAN
+    from sqgan_ros.codec.model_file import save_model
+    from sqgan_ros.training.checkpoint import CheckpointMeta, load_initial_weights, save_checkpoint
+
+    torch.manual_seed(5)
+    source = SQGAN(get_config("tiny")).eval()
+    save_model(tmp_path / "m.safetensors", source)
+    target = SQGAN(get_config("tiny"))
+    assert load_initial_weights(tmp_path / "m.safetensors", target) == "model file"
+    for (name, a), b in zip(source.state_dict().items(), target.state_dict().values()):
+        assert torch.equal(a, b), name
+
+    save_checkpoint(tmp_path / "ck", {"model": source}, {}, CheckpointMeta(stage=2, step=0, config={}))
+    other = SQGAN(get_config("tiny"))
+    assert load_initial_weights(tmp_path / "ck", other) == "checkpoint"
+    assert torch.equal(next(iter(other.state_dict().values())), next(iter(source.state_dict().values())))
+
+    with pytest.raises(CheckpointError, match="'tiny' model; this run trains 'small'"):
+        load_initial_weights(tmp_path / "m.safetensors", SQGAN(get_config("small")))
+    with pytest.raises(CheckpointError, match="no such checkpoint or model file"):
+        load_initial_weights(tmp_path / "nothing.safetensors", target)
+    (tmp_path / "junk.safetensors").write_bytes(b"not a model")
+    with pytest.raises(CheckpointError, match="neither a training checkpoint"):
+        load_initial_weights(tmp_path / "junk.safetensors", target)
+
+
 def test_export_writes_model_with_learned_priors(tmp_path) -> None:
     from sqgan_ros.codec.model_file import load_model
     from sqgan_ros.training.export import export_model

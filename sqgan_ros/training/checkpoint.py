@@ -191,3 +191,44 @@ def load_checkpoint(path: str | Path, modules: dict[str, nn.Module],
     if restore_rng:
         _set_rng_state(tensors, sidecar["rng"])
     return meta
+
+
+def load_initial_weights(path: str | Path, model: nn.Module) -> str:
+    """Start a run from the weights at ``path`` (the ``--init`` of ``sqgan-train``).
+
+    ``path`` is either a training checkpoint (base path, ``.safetensors`` or ``.json`` of a
+    checkpoint with its JSON sidecar) or an exported model file such as the bundled
+    ``models/default.safetensors`` in any weight storage (int4/int8 weights come back as their
+    float values): fine-tuning the shipped model on one's own footage needs no checkpoint.
+    Optimizer state and RNG are never taken over.
+
+    Args:
+        path: the checkpoint or model file.
+        model: the SQGAN being trained; a model file must be of the same configuration.
+
+    Returns:
+        ``"checkpoint"`` or ``"model file"``: what was loaded.
+
+    Raises:
+        CheckpointError: nothing at ``path``, neither kind of file, or another configuration.
+    """
+    from sqgan_ros.codec.model_file import ModelFileError, load_model
+
+    path = Path(path)
+    if checkpoint_paths(path)[1].is_file():
+        load_checkpoint(path, {"model": model}, None, restore_rng=False)
+        return "checkpoint"
+    if not path.is_file():
+        raise CheckpointError(f"--init {path}: no such checkpoint or model file")
+    try:
+        loaded = load_model(path)
+    except ModelFileError as exc:
+        raise CheckpointError(f"--init {path}: neither a training checkpoint (no {checkpoint_paths(path)[1].name}) "
+                              f"nor a model file: {exc}") from None
+    config = getattr(model, "config", None)
+    if loaded.config != config:
+        name = getattr(config, "name", type(model).__name__)
+        raise CheckpointError(f"--init {path}: a {loaded.config.name!r} model; this run trains {name!r} "
+                              "(the config's model preset must match)")
+    model.load_state_dict(loaded.model.state_dict(), strict=True)
+    return "model file"

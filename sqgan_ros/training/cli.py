@@ -1,7 +1,7 @@
 """``sqgan-train``: train SQ-GAN in three stages, then export the model with entropy priors.
 
     sqgan-train --config config/train/small.yaml [--stage 1|2|3|all] [--resume] [--out runs/NAME]
-                [--max-steps N] [--device auto] [--init CHECKPOINT]
+                [--max-steps N] [--device auto] [--init CHECKPOINT|MODEL_FILE]
     sqgan-train export --checkpoint runs/NAME/checkpoint --out models/default.safetensors [--batches N]
     sqgan-train merge --semantic runs/A/stage1 --image runs/B/stage2 --out runs/C/merged
     sqgan-train convert --model models/x.safetensors --out models/y.safetensors --weights-dtype int4
@@ -32,7 +32,8 @@ def _train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     parser.add_argument("--init", type=Path, default=None,
-                        help="start from the model weights of this checkpoint (e.g. runs/x/stage1)")
+                        help="start from these weights: a checkpoint (e.g. runs/x/stage1) or a model file "
+                             "(e.g. models/default.safetensors, to fine-tune it on your footage)")
     return parser
 
 
@@ -50,7 +51,7 @@ def _export_parser() -> argparse.ArgumentParser:
 
 def train_main(argv: list[str]) -> int:
     """Parse training flags and run."""
-    from sqgan_ros.training.checkpoint import checkpoint_paths, load_checkpoint
+    from sqgan_ros.training.checkpoint import CheckpointError, checkpoint_paths, load_initial_weights
     from sqgan_ros.training.data_builder import build_dataset
     from sqgan_ros.training.distributed import cleanup_distributed, init_distributed
     from sqgan_ros.training.export import build_model
@@ -67,7 +68,12 @@ def train_main(argv: list[str]) -> int:
         torch.manual_seed(config.seed)
         model = build_model(config)
         if args.init is not None:
-            load_checkpoint(args.init, {"model": model}, None, restore_rng=False)
+            try:
+                kind = load_initial_weights(args.init, model)
+            except CheckpointError as exc:
+                raise SystemExit(f"sqgan-train: {exc}") from None
+            if info.is_main:
+                print(f"initial weights: {kind} {args.init}")
         trainer = Trainer(config, model, build_dataset(config.data, config.seed + info.rank), out, info)
         if args.resume:
             if not checkpoint_paths(trainer.checkpoint_path())[1].is_file():
