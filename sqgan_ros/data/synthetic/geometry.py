@@ -115,16 +115,21 @@ def clip_near(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
     Returns:
         Clipped vertices (M, 3); M may be 0.
     """
+    # plain float arithmetic on rows: the same IEEE operations as numpy's ``a + t * (b - a)``
+    # per coordinate (bit-identical), without a numpy call per vertex
+    pts = cam_pts.tolist()
     out = []
-    n = cam_pts.shape[0]
+    n = len(pts)
     for i in range(n):
-        a, b = cam_pts[i], cam_pts[(i + 1) % n]
+        a, b = pts[i], pts[(i + 1) % n]
         a_in, b_in = a[2] >= near, b[2] >= near
         if a_in:
             out.append(a)
         if a_in != b_in:
-            t = (near - a[2]) / (b[2] - a[2])
-            out.append(a + t * (b - a))
+            ax, ay, az = a
+            bx, by, bz = b
+            t = (near - az) / (bz - az)
+            out.append((ax + t * (bx - ax), ay + t * (by - ay), az + t * (bz - az)))
     return np.array(out, dtype=np.float64).reshape(-1, 3)
 
 

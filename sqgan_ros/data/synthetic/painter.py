@@ -17,6 +17,7 @@ edge by more than about one pixel.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import cv2
 import numpy as np
@@ -315,10 +316,11 @@ class _Tables:
         tables.label[0] = _SKY
         tables.colour[0] = look.horizon
         if shapes:
+            m = n - 1  # np.fromiter over flat values: no per-row shape discovery, no enum conversion
             tables.label[1:] = [s.label for s in shapes]
-            tables.colour[1:] = [s.colour for s in shapes]
-            tables.material[1:] = [int(s.material) for s in shapes]
-            tables.amp[1:] = [s.amp for s in shapes]
+            tables.colour[1:] = np.fromiter(chain.from_iterable([s.colour for s in shapes]), np.float32, 3 * m).reshape(m, 3)
+            tables.material[1:] = np.fromiter([s.material for s in shapes], np.int64, m)
+            tables.amp[1:] = np.fromiter([s.amp for s in shapes], np.float32, m)
             tables.ground[1:] = [s.ground for s in shapes]
         return tables
 
