@@ -62,7 +62,8 @@ def test_sky_for_top_rows_equals_full_sky_rows() -> None:
     cam = seq.camera(0)
     full = _sky(SIZE, cam, seq.look, grid, 7, 3)
     top = _sky((20, SIZE[1]), cam, seq.look, grid, 7, 3)
-    np.testing.assert_array_equal(top, full[:20])
+    # to float rounding: OpenCV's colour transform rounds its vector and scalar tails differently
+    np.testing.assert_allclose(top, full[:20], rtol=1e-6, atol=1e-4)
 
 
 def test_colour_draws_match_numpy_clip_versions() -> None:

@@ -126,8 +126,10 @@ def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, o
          colour_map: np.ndarray | None = None) -> np.ndarray:
     """Sky gradient with clouds for the top ``size[0]`` rows of the frame.
 
-    Per channel c: ``gradient_c(row) * (1 - cover) + cloud * cover``, computed plane by plane
-    (row-wise broadcasting is fast; broadcasting over the 3 interleaved channels is not).
+    Per pixel: ``gradient(row) * (1 - cover) + cloud_colour * cover`` with ``gradient(row) =
+    horizon + (zenith - horizon) * t(row)``. That is linear in three scalar fields, ``1 - cover``,
+    ``(1 - cover) * t`` and ``cover``, with constant colours, so the sky is one 3x3 colour
+    transform of those fields (merged into one 3-channel image).
 
     Args:
         size: (rows, width) of the sky to draw.
@@ -146,15 +148,12 @@ def _sky(size: tuple[int, int], cam: Camera, look: Look, grid: _Grid, ox: int, o
     grey = np.ones(3, np.float32)  # the clouds' colour direction
     if colour_map is not None:
         zen, hor, grey = colour_map @ zen, colour_map @ hor, colour_map @ grey
-    cloud = grid.clouds[oy:oy + h, ox:ox + w]
-    cover = np.clip((cloud - (1.0 - 2.0 * look.clouds) * 0.6) * 2.5, 0.0, 1.0).astype(np.float32)
+    cover = grid.clouds[oy:oy + h, ox:ox + w] - np.float32((1.0 - 2.0 * look.clouds) * 0.6)
+    cover *= np.float32(2.5)
+    np.clip(cover, 0.0, 1.0, out=cover)
     clear = np.float32(1.0) - cover
-    cloudy = cover * np.float32(235 - 60 * look.overcast)
-    planes = []
-    for c in range(3):
-        gradient = (hor[c] + (zen[c] - hor[c]) * t).astype(np.float32)
-        planes.append(cv2.scaleAdd(cloudy, float(grey[c]), gradient * clear))
-    return cv2.merge(planes)
+    colours = np.stack([hor, zen - hor, grey * np.float32(235 - 60 * look.overcast)], axis=1)
+    return cv2.transform(cv2.merge((clear, clear * t, cover)), colours)
 
 
 def _colour_map(look: Look) -> np.ndarray:
