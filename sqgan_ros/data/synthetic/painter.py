@@ -274,9 +274,9 @@ def _warp_into(img: np.ndarray, mask: np.ndarray, origin_px: tuple[int, int], sh
     rh, rw = mask.shape
     px_per_m = float(PIXELS_PER_METRE)
     scale_t = min(1.0, (th - 1) / (mt * px_per_m))
-    src = np.array([[off_px + s0 * ms * px_per_m, th - 1], [off_px + s1 * ms * px_per_m, th - 1],
-                    [off_px + s1 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t],
-                    [off_px + s0 * ms * px_per_m, th - 1 - mt * px_per_m * scale_t]], np.float32)
+    left, right = off_px + s0 * ms * px_per_m, off_px + s1 * ms * px_per_m
+    bottom, top = th - 1, th - 1 - mt * px_per_m * scale_t
+    src = np.array((left, bottom, right, bottom, right, top, left, top), np.float32).reshape(4, 2)
     hmat = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     texels, unit = compact_texture(tex)
     warped = cv2.warpPerspective(texels, hmat, (rw, rh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)

@@ -15,9 +15,9 @@ from typing import TypeVar
 import numpy as np
 
 from sqgan_ros.data.synthetic import objects as ob
-from sqgan_ros.data.synthetic.geometry import Camera, SceneObject, Shape
+from sqgan_ros.data.synthetic.geometry import Camera, SceneObject, Shape, flat_vertices
 from sqgan_ros.data.synthetic.painter import Look, paint, sample_look
-from sqgan_ros.data.synthetic.scene import CHUNK, Item, StreetWorld, triangle_wave, walk_position
+from sqgan_ros.data.synthetic.scene import CHUNK, Item, StreetWorld, _uniform, triangle_wave, walk_position
 from sqgan_ros.data.synthetic.textures import Material
 
 T = TypeVar("T")
@@ -149,15 +149,17 @@ class StreetSequence:
         rng = np.random.default_rng([self.world.seed, 5])
         layout = []
         x = cam_x - 260.0
+        urban = self.world.street.urban
         while x < cam_x + 260.0:
-            wdt = float(rng.uniform(8, 30))
-            hgt = float(rng.uniform(4, 30) if self.world.street.urban else rng.uniform(3, 12))
+            wdt = _uniform(rng, 8, 30)
+            hgt = _uniform(rng, 4, 30) if urban else _uniform(rng, 3, 12)
             if rng.random() < 0.3:
-                layout.append((np.array([[x, 0, 0.0], [x + wdt, 0, 0.0], [x + wdt * 0.8, hgt * 0.6, 0.0], [x + wdt * 0.2, hgt * 0.7, 0.0]]),
+                layout.append((flat_vertices(x, 0.0, 0.0, x + wdt, 0.0, 0.0, x + wdt * 0.8, hgt * 0.6, 0.0,
+                                             x + wdt * 0.2, hgt * 0.7, 0.0),
                                ob.VEGETATION, (60.0, 90.0, 45.0), Material.FOLIAGE, 0.3))
             else:
-                col = float(rng.uniform(90, 170))
-                layout.append((np.array([[x, 0, 0.0], [x + wdt, 0, 0.0], [x + wdt, hgt, 0.0], [x, hgt, 0.0]]),
+                col = _uniform(rng, 90, 170)
+                layout.append((flat_vertices(x, 0.0, 0.0, x + wdt, 0.0, 0.0, x + wdt, hgt, 0.0, x, hgt, 0.0),
                                ob.BUILDING, (col, col, col * 1.05), Material.PLASTER, 0.2))
             x += wdt
         self._backdrop_memo = (cam_x, layout)
