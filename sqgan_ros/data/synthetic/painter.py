@@ -437,8 +437,9 @@ def _haze_alpha(ids: np.ndarray, tables: _Tables, cam: Camera, look: Look, grid:
     inv_vis = np.float32(1.0 / look.visibility)
     row_alpha = np.minimum(1.0 - np.exp(-row_depth * inv_vis), 0.92).astype(np.float32)
     id_alpha = np.minimum(1.0 - np.exp(-tables.depth * inv_vis), 0.92).astype(np.float32)
+    id_alpha[tables.ground] = -1.0  # marks ground pixels (real opacities are >= 0): no second lookup
     alpha = np.take(id_alpha, ids)
-    np.copyto(alpha, row_alpha[:, None], where=np.take(tables.ground, ids))
+    np.copyto(alpha, row_alpha[:, None], where=alpha < 0)
     return alpha
 
 
