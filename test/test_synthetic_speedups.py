@@ -1,10 +1,12 @@
 """The synthetic generator's speed-ups keep its results exactly (16-bit facade texels: to a unit).
 
 Covers: the cheap shape primitives against their numpy formulas (flat vertex lists, projection
-with a Z floor), the 16-bit facade texture copies, scalar draws that replace
-``Generator.choice`` and ``Generator.uniform``, shapes memoised on world items (keyed by level of detail / end-wall view / vehicle view, never
-leaking between frames or sequences), and determinism across processes. Not timed: speed is
-reported by ``python -m sqgan_ros.data.synthetic.benchmark``.
+with a Z floor, near-plane clipping on floats), the 16-bit facade texture copies, scalar draws that
+replace ``Generator.choice`` and ``Generator.uniform`` (world and backdrop), shapes memoised on world
+items (keyed by level of detail / end-wall view / vehicle view, plus their static ground shapes;
+never leaking between frames or sequences), the haze's ground marker, the sky as one colour
+transform (to float rounding), and determinism across processes. Not timed: speed is reported by
+``python -m sqgan_ros.data.synthetic.benchmark``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ import numpy as np
 import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene, textures
-from sqgan_ros.data.synthetic.geometry import NEAR, Camera, box_faces, disc, flat_vertices, planar, quad, segment
+from sqgan_ros.data.synthetic.geometry import NEAR, Camera, box_faces, clip_near, disc, flat_vertices, planar, quad, segment
 from sqgan_ros.data.synthetic.objects import ground_quad, vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
-from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, _choose, _uniform, vehicle_params
+from sqgan_ros.data.synthetic.painter import _Grid, _haze_alpha, _rasterise, _sky, _Tables
+from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, Item, _choose, _uniform, vehicle_params
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
 
 SIZE = (64, 128)
@@ -222,3 +225,111 @@ def test_ground_memo_rebuilds_when_the_dashes_change_and_matches_a_fresh_build()
             np.testing.assert_array_equal(a.verts, b.verts)
             assert (a.label, a.colour, a.material, a.amp, a.ground) == (b.label, b.colour, b.material, b.amp, b.ground)
     assert 1 < len(shared._ground_memo) <= 64
+
+
+def _clip_near_rows(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
+    """The original Sutherland-Hodgman clip on numpy rows (the reference for the float version)."""
+    out = []
+    n = cam_pts.shape[0]
+    for i in range(n):
+        a, b = cam_pts[i], cam_pts[(i + 1) % n]
+        if a[2] >= near:
+            out.append(a)
+        if (a[2] >= near) != (b[2] >= near):
+            out.append(a + (near - a[2]) / (b[2] - a[2]) * (b - a))
+    return np.array(out, dtype=np.float64).reshape(-1, 3)
+
+
+def test_clip_near_is_bit_identical_to_the_numpy_row_version() -> None:
+    rng = np.random.default_rng(13)
+    clipped = 0
+    for trial in range(3000):
+        n = int(rng.integers(3, 15))
+        pts = rng.normal(0.0, 3.0, (n, 3)) * float(rng.choice([1e-3, 1.0, 100.0]))
+        if trial % 3 == 0:  # vertices on and next to the plane
+            pts[:, 2] = rng.choice([NEAR, -NEAR, np.nextafter(NEAR, 1.0), np.nextafter(NEAR, 0.0)], n)
+        got, ref = clip_near(pts), _clip_near_rows(pts)
+        assert got.shape == ref.shape and got.dtype == np.float64
+        assert np.array_equal(got.view(np.int64), ref.view(np.int64))  # bit for bit, signed zeros too
+        clipped += 0 < got.shape[0] != n
+    assert clipped > 500
+
+
+def test_haze_equals_a_per_pixel_choice_between_row_and_shape_depth() -> None:
+    seq = StreetSequence(6, SIZE, speed=9.0)
+    cam = seq.camera(4)
+    shapes = [s for o in sorted(seq._objects(cam, 0.4), key=lambda o: (o.layer, -o.depth)) for s in o.shapes]
+    tables = _Tables.of(shapes, seq.look)
+    idmap, _ = _rasterise(shapes, cam, SIZE, tables.depth)
+    ids = idmap.astype(np.intp)
+    grid = _Grid.get(SIZE)
+    got = _haze_alpha(ids, tables, cam, seq.look, grid)
+    rows = np.arange(SIZE[0], dtype=np.float32)
+    with np.errstate(divide="ignore"):
+        row_depth = np.where(rows > cam.cy + 0.5, cam.focal * cam.height / np.maximum(rows - cam.cy, 0.5), 1e4)
+    inv_vis = np.float32(1.0 / seq.look.visibility)
+    row_alpha = np.minimum(1.0 - np.exp(-row_depth * inv_vis), 0.92).astype(np.float32)
+    id_alpha = np.minimum(1.0 - np.exp(-tables.depth * inv_vis), 0.92).astype(np.float32)
+    ground = tables.ground[ids]
+    assert ground.any() and (~ground).any()
+    np.testing.assert_array_equal(got, np.where(ground, row_alpha[:, None], id_alpha[ids]))
+    assert got.min() >= 0.0  # the ground marker never leaks out
+
+
+def test_sky_equals_the_per_channel_gradient_and_cloud_formula() -> None:
+    seq = StreetSequence(3, SIZE)
+    look, cam, grid = seq.look, seq.camera(0), _Grid.get(SIZE)
+    ox, oy = 9, 4
+    t = np.clip((cam.cy - np.arange(SIZE[0])) / max(cam.cy, 1.0), 0.0, 1.0)[:, None, None] ** 0.7
+    cover = np.clip((grid.clouds[oy:oy + SIZE[0], ox:ox + SIZE[1]].astype(np.float64) - (1.0 - 2.0 * look.clouds) * 0.6)
+                    * 2.5, 0.0, 1.0)[..., None]
+    gradient = np.asarray(look.horizon) + (np.asarray(look.zenith) - np.asarray(look.horizon)) * t
+    ref = gradient * (1.0 - cover) + (235 - 60 * look.overcast) * cover
+    np.testing.assert_allclose(_sky(SIZE, cam, look, grid, ox, oy), ref, rtol=0, atol=2e-3)
+
+
+def test_item_ground_shapes_are_built_once_and_match_a_fresh_build() -> None:
+    shared = StreetSequence(10, SIZE, speed=10.0)
+    for index in (0, 3, 8):
+        shared.render(index)
+    fresh = StreetSequence(10, SIZE, speed=10.0)
+    checked = 0
+    for items, _ in shared.world._chunks.values():
+        for it in items:
+            if "ground" not in it.built:
+                continue
+            memo = shared._item_ground(it)
+            assert memo is it.built["ground"]  # built once, then shared
+            twin = next(t for t in fresh.world.chunk(int(it.z // 50.0))[0] if (t.kind, t.x, t.z) == (it.kind, it.x, it.z))
+            ref = fresh._item_ground(twin)
+            assert len(memo) == len(ref) > 0
+            for a, b in zip(memo, ref):
+                np.testing.assert_array_equal(a.verts, b.verts)
+                assert (a.label, a.colour, a.material, a.amp, a.ground) == (b.label, b.colour, b.material, b.amp, b.ground)
+            checked += 1
+    assert checked > 0
+    with pytest.raises(ValueError):
+        shared._item_ground(Item("tree", 0.0, 0.0, {}))
+
+
+def test_backdrop_layout_draws_like_generator_uniform() -> None:
+    seq = StreetSequence(14, SIZE)
+    rng = np.random.default_rng([seq.world.seed, 5])
+    cam_x = seq.cam_x
+    x, ref = cam_x - 260.0, []
+    while x < cam_x + 260.0:  # the layout as first written: Generator.uniform and nested rows
+        wdt = float(rng.uniform(8, 30))
+        hgt = float(rng.uniform(4, 30) if seq.world.street.urban else rng.uniform(3, 12))
+        if rng.random() < 0.3:
+            ref.append(np.array([[x, 0, 0.0], [x + wdt, 0, 0.0], [x + wdt * 0.8, hgt * 0.6, 0.0], [x + wdt * 0.2, hgt * 0.7, 0.0]]))
+        else:
+            col = float(rng.uniform(90, 170))
+            ref.append((np.array([[x, 0, 0.0], [x + wdt, 0, 0.0], [x + wdt, hgt, 0.0], [x, hgt, 0.0]]), col))
+        x += wdt
+    got = seq._backdrop_layout(cam_x)
+    assert len(got) == len(ref)
+    for (verts, _, colour, _, _), r in zip(got, ref):
+        if isinstance(r, tuple):
+            r, col = r
+            assert colour == (col, col, col * 1.05)
+        np.testing.assert_array_equal(verts, r)
