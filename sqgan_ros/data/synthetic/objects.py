@@ -83,14 +83,15 @@ def person_shapes(x: float, z: float, p: dict, phase: float, side_view: bool, la
         shapes.append(Shape(disc((x, head_y, z), 0.065 * h, 0.075 * h, 6), label, p["skin"]))
         return shapes
     leg_w = 0.075 * h
-    swing = 0.35 * np.sin(phase)
+    if side_view and not seated:  # sine of the swing angle 0.35 sin(phase), as a Python float
+        swing_sin = float(np.sin(0.35 * np.sin(phase)))
     if seated:
         legs = [((-0.08 * h, hip), (-0.1 * h, hip - 0.45 * h)), ((0.08 * h, hip), (0.1 * h, hip - 0.45 * h))]
     elif side_view:
         leg_len = hip - y0
-        legs = [((0.0, hip), (leg_len * np.sin(swing), y0)), ((0.0, hip), (-leg_len * np.sin(swing), y0))]
+        legs = [((0.0, hip), (leg_len * swing_sin, y0)), ((0.0, hip), (-leg_len * swing_sin, y0))]
     else:
-        bob = 0.02 * h * np.cos(phase)
+        bob = 0.02 * h * float(np.cos(phase))
         legs = [((-0.06 * h, hip), (-0.07 * h - bob, y0)), ((0.06 * h, hip), (0.07 * h + bob, y0))]
     for a, b in legs:
         shapes.append(Shape(planar(segment(a, b, leg_w), x, 0.0, z), label, p["bottom"], mat, 0.1))
@@ -100,7 +101,7 @@ def person_shapes(x: float, z: float, p: dict, phase: float, side_view: bool, la
     if lod == 0:
         arm_w = 0.055 * h
         if side_view and not seated:
-            arms = [((0.0, shoulder - 0.02 * h), (-0.3 * h * np.sin(swing), shoulder - 0.33 * h))]
+            arms = [((0.0, shoulder - 0.02 * h), (-0.3 * h * swing_sin, shoulder - 0.33 * h))]
         elif seated:
             arms = [((-tw / 2, shoulder - 0.02 * h), (-tw / 2 - 0.02 * h, shoulder - 0.3 * h)),
                     ((tw / 2, shoulder - 0.02 * h), (tw / 2 + 0.02 * h, shoulder - 0.3 * h))]
@@ -321,12 +322,12 @@ def vehicle_shapes(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float,
     tyre = (22.0, 22.0, 24.0)
     axles = (z + 0.8 * r + 0.3, z1 - 0.8 * r - 0.3) if kind != "train" else (z + 2.0, z + 4.0, z1 - 4.0, z1 - 2.0)
     if side_x is not None and lod < 2:
-        cos, sin = unit_circle(10)
+        heights, offsets = _wheel_profile(r)
         for az in axles:
             pts = np.empty((10, 3))
             pts[:, 0] = side_x
-            pts[:, 1] = r + r * sin
-            pts[:, 2] = az + r * cos
+            pts[:, 1] = heights
+            pts[:, 2] = az + offsets
             shapes.insert(0, Shape(pts, label, tyre))
     zf = z if cam_pos[2] < z else (z1 if cam_pos[2] > z1 else None)
     if zf is not None:
@@ -335,6 +336,19 @@ def vehicle_shapes(kind: str, x: float, z: float, p: dict, cam_pos: tuple[float,
             shapes.insert(0, Shape(quad((wx, 0.0, zf + (0.6 if zf == z else -0.6)), (0.25, 0, 0), (0, clear + 0.05, 0)),
                                    label, tyre))
     return shapes
+
+
+@functools.cache
+def _wheel_profile(r: float) -> tuple[np.ndarray, np.ndarray]:
+    """A side-view wheel of radius ``r`` on the ground: (heights ``r + r sin``, offsets along Z ``r cos``).
+
+    Computed once per radius (read-only), with the same operations as per wheel.
+    """
+    cos, sin = unit_circle(10)
+    heights, offsets = r + r * sin, r * cos
+    heights.setflags(write=False)
+    offsets.setflags(write=False)
+    return heights, offsets
 
 
 def vehicle_shadow(x: float, z: float, width: float, length: float, shade: Colour) -> Shape:
