@@ -466,10 +466,11 @@ def tree(x: float, z: float, p: dict, lod: int) -> SceneObject:
         n = len(radii) if lod == 0 else 8
         cos, sin = unit_circle(n)
         rr = np.asarray(radii[:n]) * r
-        pts = np.empty((n, 2))
-        pts[:, 0] = dx + rr * cos
-        pts[:, 1] = th + dy + rr * sin * 0.85
-        shapes.append(Shape(planar(pts, x, 0, z), VEGETATION, col, Material.FOLIAGE, 0.35))
+        verts = np.empty((n, 3))  # the crown outline placed with planar(outline, x, 0, z), written in place
+        verts[:, 0] = x + (dx + rr * cos)
+        verts[:, 1] = th + dy + rr * sin * 0.85
+        verts[:, 2] = z
+        shapes.append(Shape(verts, VEGETATION, col, Material.FOLIAGE, 0.35))
     return SceneObject(3, z, shapes)
 
 
