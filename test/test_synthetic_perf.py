@@ -1,18 +1,20 @@
 """The synthetic generator's fast paths keep its results: light-mapped albedo finished in a few
 full-frame passes, partial sky, per-shape tables filled at once, masked facade copies, world draws
-without numpy round trips.
+without numpy round trips, rain streaks drawn in one call.
 
 Not timed (machines are shared): ``python -m sqgan_ros.data.synthetic.benchmark`` measures speed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
 
 from sqgan_ros.data.synthetic import StreetSequence, render_scene
-from sqgan_ros.data.synthetic.painter import Look, _colour_map, _Grid, _sky, finish, sample_look
+from sqgan_ros.data.synthetic.painter import Look, _colour_map, _Grid, _rain, _sky, finish, sample_look
 from sqgan_ros.data.synthetic.scene import _CAR_COLOURS, StreetWorld, _colour, _pick
 
 SIZE = (64, 128)
@@ -110,3 +112,25 @@ def test_benchmark_script_prints_its_table(capsys) -> None:
     assert "render_scene(seed)" in out and "StreetSequence.render(i)" in out
     with pytest.raises(SystemExit):
         benchmark.main(["--frames", "0"])
+
+
+def _rain_lines(size: tuple[int, int], look: Look, rng: np.random.Generator) -> np.ndarray:
+    """Rain streaks as first written: one cv2.line per streak."""
+    h, w = size
+    streaks = np.zeros((h, w), np.float32)
+    n_streaks = int(look.rain * w * 0.6)
+    x0, y0 = rng.uniform(0, w, n_streaks), rng.uniform(-20, h, n_streaks)
+    length = rng.uniform(0.03, 0.08, n_streaks) * h
+    slant = rng.normal(0.15, 0.05)
+    for a, b, ln in zip(x0, y0, length):
+        cv2.line(streaks, (int(a), int(b)), (int(a + slant * ln), int(b + ln)), 1.0, 1, cv2.LINE_AA)
+    return streaks * np.float32(60.0 * look.rain)
+
+
+@pytest.mark.parametrize("size", [(256, 512), SIZE, (16, 16)])
+def test_rain_in_one_polylines_call_equals_one_line_per_streak(size: tuple[int, int]) -> None:
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        look = dataclasses.replace(sample_look(rng), rain=float(rng.uniform(0.0, 1.0)))
+        np.testing.assert_array_equal(_rain(size, look, np.random.default_rng(seed)),
+                                      _rain_lines(size, look, np.random.default_rng(seed)))
