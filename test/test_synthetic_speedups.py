@@ -333,3 +333,15 @@ def test_backdrop_layout_draws_like_generator_uniform() -> None:
             r, col = r
             assert colour == (col, col, col * 1.05)
         np.testing.assert_array_equal(verts, r)
+
+
+def test_disc_rows_equal_the_per_column_formula_bit_for_bit() -> None:
+    rng = np.random.default_rng(21)
+    for _ in range(2000):
+        n = int(rng.choice([6, 8, 10, 12, 14]))
+        cx, cy, cz = rng.normal(0.0, 20.0, 3).tolist()
+        rx, ry = rng.uniform(0.01, 3.0, 2).tolist()
+        cos, sin = np.cos(np.linspace(0.0, 2 * np.pi, n, endpoint=False)), np.sin(np.linspace(0.0, 2 * np.pi, n, endpoint=False))
+        ref = np.stack([cx + rx * cos, cy + ry * sin, np.full(n, cz)], axis=1)
+        got = disc((cx, cy, cz), rx, ry, n)
+        assert np.array_equal(got.view(np.int64), ref.view(np.int64))

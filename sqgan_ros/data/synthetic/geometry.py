@@ -193,13 +193,25 @@ def unit_circle(n: int) -> tuple[np.ndarray, np.ndarray]:
     return cos, sin
 
 
-def disc(center: tuple[float, float, float], rx: float, ry: float, n: int = 12) -> np.ndarray:
-    """A polygonal ellipse in the plane Z = center[2] (faces the camera)."""
+@functools.cache
+def _unit_disc(n: int) -> np.ndarray:
+    """Rows (cos, sin, 0) of :func:`unit_circle`'s ``n`` angles, made once per ``n`` (read-only)."""
     cos, sin = unit_circle(n)
-    pts = np.empty((n, 3))
-    pts[:, 0] = center[0] + rx * cos
-    pts[:, 1] = center[1] + ry * sin
-    pts[:, 2] = center[2]
+    rows = np.zeros((n, 3))
+    rows[:, 0] = cos
+    rows[:, 1] = sin
+    rows.setflags(write=False)
+    return rows
+
+
+def disc(center: tuple[float, float, float], rx: float, ry: float, n: int = 12) -> np.ndarray:
+    """A polygonal ellipse in the plane Z = center[2] (faces the camera).
+
+    Rows ``(cx + rx cos, cy + ry sin, cz)``, computed as ``(cos, sin, 0) * (rx, ry, 0) + center``:
+    the same products and sums (IEEE multiplication and addition commute exactly), in two passes.
+    """
+    pts = _unit_disc(n) * (rx, ry, 0.0)
+    pts += center
     return pts
 
 

@@ -368,7 +368,7 @@ def _rasterise(shapes: list[Shape], cam: Camera, size: tuple[int, int],
     ipts = np.round(uv_all * _SCALE).astype(np.int32)
     on_screen = (hi[:, 0] >= 0) & (hi[:, 1] >= 0) & (lo[:, 0] <= w) & (lo[:, 1] <= h)
     drawn = np.flatnonzero(near | on_screen)
-    special = near | np.fromiter((s.texture is not None for s in shapes), bool, len(shapes))
+    special = near | np.fromiter([s.texture is not None for s in shapes], bool, len(shapes))
     fill_poly, line_8 = cv2.fillPoly, cv2.LINE_8
     for i, first, last, slow in zip(drawn.tolist(), starts[drawn].tolist(), ends[drawn].tolist(),
                                     special[drawn].tolist()):  # back to front
