@@ -43,3 +43,39 @@ def test_merge_refuses_different_models(tmp_path):
     from sqgan_ros.training.merge import merge_branches
     with pytest.raises(ValueError, match="different models"):
         merge_branches(tmp_path / "a", tmp_path / "b", tmp_path / "c")
+
+
+def test_cli_fine_tunes_from_a_model_file(tmp_path, capsys):
+    """``sqgan-train --init <model file>``: one stage-2 step starts from the file's weights."""
+    import yaml
+
+    from sqgan_ros.codec.model_file import load_model, save_model
+
+    config = yaml.safe_load(TINY.read_text())
+    config.setdefault("stages", {})["image"] = {"steps": 1}
+    one_step = tmp_path / "one_step.yaml"
+    one_step.write_text(yaml.safe_dump(config))
+    torch.manual_seed(3)
+    source = build_model(load_config(TINY)).eval()
+    save_model(tmp_path / "shipped.safetensors", source)
+    assert main(["--config", str(one_step), "--stage", "2", "--init", str(tmp_path / "shipped.safetensors"),
+                 "--out", str(tmp_path / "ft"), "--device", "cpu"]) == 0
+    assert "initial weights: model file" in capsys.readouterr().out
+    tuned = build_model(load_config(TINY))
+    load_checkpoint(tmp_path / "ft" / "stage2", {"model": tuned}, restore_rng=False)
+    shipped = load_model(tmp_path / "shipped.safetensors").model.state_dict()
+    state = tuned.state_dict()
+    # the semantic branch is frozen in stage 2: exactly the shipped weights
+    assert all(torch.equal(state[n], v) for n, v in shipped.items() if n.startswith("semantic."))
+    # the image branch took one small step away from the shipped weights, not from a random init
+    torch.manual_seed(99)
+    fresh = build_model(load_config(TINY)).state_dict()
+    names = [n for n, v in shipped.items() if n.startswith("image.") and v.is_floating_point() and v.numel() > 16]
+
+    def gap(other):
+        return sum(float((other[n] - shipped[n]).abs().mean()) for n in names)
+
+    assert gap(state) < 0.1 * gap(fresh)
+    with pytest.raises(SystemExit, match="no such checkpoint or model file"):
+        main(["--config", str(TINY), "--stage", "2", "--init", str(tmp_path / "missing.safetensors"),
+              "--out", str(tmp_path / "x"), "--max-steps", "1", "--device", "cpu"])
