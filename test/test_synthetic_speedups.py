@@ -21,7 +21,7 @@ import pytest
 from sqgan_ros.data.synthetic import StreetSequence, render_scene, textures
 from sqgan_ros.data.synthetic.geometry import NEAR, Camera, box_faces, clip_near, disc, flat_vertices, planar, quad, segment
 from sqgan_ros.data.synthetic.objects import ground_quad, vehicle_depth, vehicle_object, vehicle_shapes, vehicle_view
-from sqgan_ros.data.synthetic.painter import _Grid, _haze_alpha, _rasterise, _sky, _Tables
+from sqgan_ros.data.synthetic.painter import _LIMIT, _SCALE, _clip_and_project, _Grid, _haze_alpha, _rasterise, _sky, _Tables
 from sqgan_ros.data.synthetic.scene import _FRONTAGE_CDF, _FRONTAGE_KINDS, Item, _choose, _uniform, vehicle_params
 from sqgan_ros.data.synthetic.sequence import _STATIC_BUILDERS
 
@@ -345,3 +345,28 @@ def test_disc_rows_equal_the_per_column_formula_bit_for_bit() -> None:
         ref = np.stack([cx + rx * cos, cy + ry * sin, np.full(n, cz)], axis=1)
         got = disc((cx, cy, cz), rx, ry, n)
         assert np.array_equal(got.view(np.int64), ref.view(np.int64))
+
+
+def test_clip_and_project_on_floats_equals_the_numpy_path() -> None:
+    cam = Camera(x=0.3, height=1.5, z=20.0, focal=380.0, cx=256.0, cy=115.0, yaw=0.02)
+    rng = np.random.default_rng(17)
+    checked = 0
+    for trial in range(2000):
+        n = int(rng.integers(3, 13))
+        pts = rng.normal(0.0, 4.0, (n, 3)) * float(rng.choice([0.01, 1.0, 50.0]))
+        pts[:, 2] += float(rng.uniform(-1.0, 2.0))
+        if trial % 4 == 0:
+            pts[0, 2] = NEAR
+        got = _clip_and_project(cam, pts)
+        clipped = _clip_near_rows(pts)
+        if clipped.shape[0] < 3:
+            assert got is None
+            continue
+        uv = np.clip(cam.project_camera(clipped), -_LIMIT, _LIMIT)
+        fixed, box, depth = got
+        np.testing.assert_array_equal(fixed, np.round(uv * _SCALE).astype(np.int32))
+        assert fixed.dtype == np.int32
+        assert box == (*uv.min(axis=0).tolist(), *uv.max(axis=0).tolist())
+        assert depth == float(clipped[:, 2].mean())
+        checked += 1
+    assert checked > 1000

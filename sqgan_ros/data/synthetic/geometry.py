@@ -9,6 +9,7 @@ The camera looks down +Z with an optional small yaw::
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +106,34 @@ class SceneObject:
     shapes: list[Shape] = field(default_factory=list)
 
 
+def clip_near_rows(rows: Sequence[Sequence[float]], near: float = NEAR) -> list[Sequence[float]]:
+    """Clip a polygon given as (x, y, z) rows of Python floats to Z >= near (Sutherland-Hodgman).
+
+    Plain float arithmetic: per coordinate the same IEEE operations as numpy's ``a + t * (b - a)``
+    on rows (bit-identical to it), without a numpy call per vertex.
+
+    Args:
+        rows: Polygon vertices in camera coordinates, e.g. ``cam_pts.tolist()``.
+        near: Near plane distance.
+
+    Returns:
+        The clipped polygon's rows (the kept input rows and new (x, y, z) tuples); may be empty.
+    """
+    out = []
+    n = len(rows)
+    for i in range(n):
+        a, b = rows[i], rows[(i + 1) % n]
+        a_in, b_in = a[2] >= near, b[2] >= near
+        if a_in:
+            out.append(a)
+        if a_in != b_in:
+            ax, ay, az = a
+            bx, by, bz = b
+            t = (near - az) / (bz - az)
+            out.append((ax + t * (bx - ax), ay + t * (by - ay), az + t * (bz - az)))
+    return out
+
+
 def clip_near(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
     """Clip a polygon in camera coordinates to the half-space Z >= near (Sutherland-Hodgman).
 
@@ -115,22 +144,7 @@ def clip_near(cam_pts: np.ndarray, near: float = NEAR) -> np.ndarray:
     Returns:
         Clipped vertices (M, 3); M may be 0.
     """
-    # plain float arithmetic on rows: the same IEEE operations as numpy's ``a + t * (b - a)``
-    # per coordinate (bit-identical), without a numpy call per vertex
-    pts = cam_pts.tolist()
-    out = []
-    n = len(pts)
-    for i in range(n):
-        a, b = pts[i], pts[(i + 1) % n]
-        a_in, b_in = a[2] >= near, b[2] >= near
-        if a_in:
-            out.append(a)
-        if a_in != b_in:
-            ax, ay, az = a
-            bx, by, bz = b
-            t = (near - az) / (bz - az)
-            out.append((ax + t * (bx - ax), ay + t * (by - ay), az + t * (bz - az)))
-    return np.array(out, dtype=np.float64).reshape(-1, 3)
+    return np.array(clip_near_rows(cam_pts.tolist(), near), dtype=np.float64).reshape(-1, 3)
 
 
 def flat_vertices(*coords: float) -> np.ndarray:

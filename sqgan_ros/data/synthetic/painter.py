@@ -22,7 +22,7 @@ from itertools import chain
 import cv2
 import numpy as np
 
-from sqgan_ros.data.synthetic.geometry import NEAR, Camera, SceneObject, Shape, clip_near
+from sqgan_ros.data.synthetic.geometry import NEAR, Camera, SceneObject, Shape, clip_near_rows
 from sqgan_ros.data.synthetic.textures import PIXELS_PER_METRE, compact_texture, detail_tiles, value_noise
 from sqgan_ros.labels import CLASS_INDEX
 
@@ -327,6 +327,33 @@ class _Tables:
 _Textured = tuple[int, Shape, tuple[int, int, int, int], "np.ndarray | None"]
 
 
+def _clip_and_project(cam: Camera, cam_pts: np.ndarray
+                      ) -> tuple[np.ndarray, tuple[float, float, float, float], float] | None:
+    """Clip a polygon that crosses the near plane and project it, on Python floats.
+
+    Per vertex the same operations as :meth:`Camera.project_camera`, ``np.clip`` to the
+    coordinate limit and ``np.round`` (half to even, as ``round``) to fixed point, so the
+    result is bit-identical to the numpy path without a numpy call per small polygon.
+
+    Args:
+        cam: The camera.
+        cam_pts: Polygon vertices (N, 3) in camera coordinates.
+
+    Returns:
+        None when fewer than 3 vertices remain, else (fixed-point pixel vertices (M, 2) int32,
+        pixel box (umin, vmin, umax, vmax), mean camera Z of the clipped polygon).
+    """
+    rows = clip_near_rows(cam_pts.tolist())
+    if len(rows) < 3:
+        return None
+    cx, cy, focal = cam.cx, cam.cy, cam.focal
+    us = [min(max(cx + focal * x / z, -_LIMIT), _LIMIT) for x, _, z in rows]
+    vs = [min(max(cy - focal * y / z, -_LIMIT), _LIMIT) for _, y, z in rows]
+    fixed = np.array([(round(u * _SCALE), round(v * _SCALE)) for u, v in zip(us, vs)], np.int32)
+    depth = np.array([z for _, _, z in rows])
+    return fixed, (min(us), min(vs), max(us), max(vs)), float(depth.sum() / len(rows))  # sum / n == mean()
+
+
 def _rasterise(shapes: list[Shape], cam: Camera, size: tuple[int, int],
                depth: np.ndarray) -> tuple[np.ndarray, list[_Textured]]:
     """Fill the shapes' ids back to front into a uint16 id map.
@@ -378,16 +405,13 @@ def _rasterise(shapes: list[Shape], cam: Camera, size: tuple[int, int],
             continue
         shape = shapes[i]
         if near[i]:
-            cam_pts = clip_near(allpts[first:last])
-            if cam_pts.shape[0] < 3:
+            clipped = _clip_and_project(cam, allpts[first:last])
+            if clipped is None:
                 continue
-            uv = np.clip(cam.project_camera(cam_pts), -_LIMIT, _LIMIT)
-            depth[sid] = float(cam_pts[:, 2].mean())
-            umin, vmin = uv.min(axis=0).tolist()
-            umax, vmax = uv.max(axis=0).tolist()
+            fixed, (umin, vmin, umax, vmax), depth[sid] = clipped
             if umax < 0 or vmax < 0 or umin > w or vmin > h:
                 continue
-            fill_poly(idmap, [np.round(uv * _SCALE).astype(np.int32)], sid, line_8, _SHIFT)
+            fill_poly(idmap, [fixed], sid, line_8, _SHIFT)
             corners = None
         else:
             fill_poly(idmap, [ipts[first:last]], sid, line_8, _SHIFT)
