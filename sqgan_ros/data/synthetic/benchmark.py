@@ -11,17 +11,26 @@ the single-core figure (on a 2-core machine OpenCV's worker pool otherwise adds 
 no wall-time gain: 1-2 ms per frame at 256x512). Set ``OMP_NUM_THREADS=1`` as well.
 
 Measured at 256x512, OpenCV 1 thread, on a shared 2-core machine (load average ~2: CPU times
-are inflated by contention and vary by ~10% between runs; best of three runs of 30 frames,
-interleaved with the previous version): ``render_scene`` 16.6-17.3 ms CPU per frame (about 58-60
-frames per CPU-second), ``StreetSequence.render`` 11.2-11.7 ms (about 85-89 per CPU-second);
-before the second speed-up pass 16.7-18.0 ms and 11.7-12.7 ms in the same runs. Valgrind
-instruction counts, which contention does not move: 114 -> 108 million per ``render_scene``
-frame, 81 -> 74 million per drive frame. Before the first pass: 46 ms and 35-37 ms. Where the
-time goes now (per frame): painting ~8.5 ms (polygon fills with their per-shape loop ~2.5,
-facade warps ~2, bound by cache misses on minified facades, the finishing blur/haze/grain
-passes ~1.7, detail gain, sky, haze and table look-ups ~2), scene assembly ~2 ms for a drive and
-~5 ms for a new world (shape building in Python), plus ~3 ms of world generation per new world
-(``render_scene``).
+are inflated by contention and vary by ~5-10% between runs; best of three runs of 30 frames,
+interleaved with the previous version): ``render_scene`` 15.3 ms CPU per frame (about 65 frames
+per CPU-second), ``StreetSequence.render`` 9.7 ms (about 103 per CPU-second); the version before
+the third speed-up pass 16.5 and 10.9 ms in the same runs. Valgrind (callgrind) instruction
+counts, which contention does not move, per frame after a warm-up: 112.6 -> 104.2 million per
+``render_scene`` frame, 75.2 -> 67.3 million per drive frame (114 and 81 million before the second
+pass; 46 ms and 35-37 ms before the first). Where the time goes now (per drive frame): painting
+~7.6 ms: polygon fills ~2.1 (about 860 ``cv2.fillPoly`` calls at ~1.2 us each, the vertex projection
+~0.5, polygons clipped at the near plane ~0.1), facade warps ~1.7 (``warpPerspective`` ~0.6, then
+per warp the mask, setup, colour transform and masked copy), the finishing blur/haze/grain passes
+~1.3 (two Gaussian blurs ~0.5), detail gain ~0.6, per-id table look-ups for labels and colour
+~0.45, sky ~0.35, haze ~0.25, tables ~0.3; scene assembly ~1.9 ms (people walking and vehicles
+driving are rebuilt each frame, ~0.9 of it). A new world (``render_scene``) adds ~2.5 ms of world
+generation (random draws that must stay in order) and ~3 ms of shape building.
+
+Tried and dropped in the third pass (no gain): one 4-channel blur instead of a 3- and a
+1-channel one (as slow, plus a 4-channel merge), planar colour channels (the split costs more than
+the merge it saves), ``fillPoly`` through ``map`` (the calls themselves dominate), ``cv2.remap``
+or 4-wide tables as the per-id gather, 32-bit detail-tile indices, one ``cv2.transform`` for the
+fog and grain.
 """
 
 from __future__ import annotations
