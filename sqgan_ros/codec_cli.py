@@ -4,7 +4,8 @@ r"""``sqgan-codec``: encode images and videos to SQ-GAN files and back, without 
 
     sqgan-codec encode street.png -o street.sqg --keep 0.25 [--class-weights person=4,car=2]
     sqgan-codec decode street.sqg -o street_decoded.png [--semantic street_map.png]
-    sqgan-codec encode drive.mp4 -o drive.sqgs [--frames 200] [--intra-only]   # also a folder of images
+    sqgan-codec encode drive.mp4 -o drive.sqgs [--frames 200] [--target-kbps 20] [--intra-only]
+                                                                  # also a folder of images
     sqgan-codec decode drive.sqgs -o decoded.avi (or .mp4, or a folder: one PNG per frame)
     sqgan-codec info drive.sqgs
 
@@ -13,7 +14,8 @@ video or a folder of images becomes a stream file (``.sqgs``,
 :mod:`sqgan_ros.bitstream.stream_file`) coded by the video encoder: INTER frames update the
 latents that changed, with an INTRA frame every ``--intra-interval`` frames. A file is a
 lossless channel, so each frame is acknowledged as soon as it is written (the decoder will hold
-it). ``--intra-only`` codes every frame on its own.
+it). ``--intra-only`` codes every frame on its own; ``--target-kbps`` runs the rate controller of
+the encoder node (:mod:`sqgan_ros.rate_control`) on the frames' time stamps (index / fps).
 
 Labels for SAMM come from the bundled segmenter (``--segmenter``), or for one image from a label
 PNG (``--labels``, class ids 0..19). Decoding needs the model the file was made with: its id is
@@ -205,20 +207,29 @@ def _encode_stream(args: argparse.Namespace, frames: Iterator[np.ndarray], fps: 
         encoder = VideoEncoder(model, VideoConfig(intra_interval=args.intra_interval), device=args.device,
                                precision=args.precision, first_frame_id=0)
     segmenter = _segmenter(args, encoder.device)
+    rate = _rate_controller(args, keep)
     types: Counter[str] = Counter()
     pixels = 0
     start = time.perf_counter()
     with StreamWriter(out, fps) as writer:
         for index, image in enumerate(frames):
             labels = segmenter.segment(image)
+            stamp = index / fps
+            if rate is not None:
+                decision = rate.decide(stamp)
+                keep = type(keep)(semantic=decision.semantic_keep_ratio, image=decision.image_keep_ratio)
             if args.intra_only:
                 data = encoder.encode(image, labels, keep_ratio=keep, class_weights=weights, frame_id=index)
                 types["INTRA"] += 1
+                sent_ratio = keep.image
             else:
                 data = encoder.encode(image, labels, keep_ratio=keep, class_weights=weights)
                 stats = encoder.last_stats
                 types[FrameType(stats.frame_type).name] += 1
                 encoder.acknowledge(stats.frame_id)  # a file loses nothing: the decoder will hold it
+                sent_ratio = stats.sent_ratio
+            if rate is not None:
+                rate.update(stamp, sent_ratio, len(data) + 4)  # the record's length prefix counts too
             writer.write(data)
             pixels += image.shape[0] * image.shape[1]
             if not args.quiet and (index + 1) % 25 == 0:
@@ -232,6 +243,20 @@ def _encode_stream(args: argparse.Namespace, frames: Iterator[np.ndarray], fps: 
           f"{8 * writer.bytes_written / pixels:.4f} bpp, {time.perf_counter() - start:.1f} s "
           f"(model {encoder.loaded.short_id})")
     return 0
+
+
+def _rate_controller(args: argparse.Namespace, keep: Any) -> Any:
+    """A rate controller for ``--target-kbps`` (None without it): keep ratios up to ``--keep``.
+
+    The semantic keep ratio is ``--semantic-keep`` when given, else it follows the image one.
+    """
+    if args.target_kbps is None:
+        return None
+    from sqgan_ros.rate_control import RateControlConfig, RateController
+
+    return RateController(RateControlConfig(
+        target_kbps=args.target_kbps, min_keep=min(args.min_keep, keep.image), max_keep=keep.image,
+        semantic_keep_ratio=keep.semantic, semantic_scaled=args.semantic_keep is None))
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
@@ -380,6 +405,13 @@ def _weights(text: str) -> dict[str, float] | None:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not (value > 0.0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -413,6 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     enc.add_argument("--fps", type=float, default=None, help="video: frame rate stored (default: the file's, else 10)")
     enc.add_argument("--intra-interval", type=_positive_int, default=50, help="video: frames between INTRA frames")
     enc.add_argument("--intra-only", action="store_true", help="video: every frame INTRA")
+    enc.add_argument("--target-kbps", type=_positive_float, default=None,
+                     help="video: rate control to this many kbit/s (image keep ratio chosen per frame "
+                          "between --min-keep and --keep)")
+    enc.add_argument("--min-keep", type=_ratio, default=0.02, help="video: lowest image keep ratio of the rate control")
     enc.add_argument("--quiet", action="store_true", help="no progress lines")
     common(enc)
     enc.set_defaults(run=cmd_encode)

@@ -143,3 +143,21 @@ def test_bad_inputs_exit_2_with_a_reason(tmp_path: Path, tiny_model_file: Path,
         with pytest.raises(SystemExit) as exc:
             main(["encode", str(src), "-o", str(tmp_path / "x.sqg"), *bad, *model])
         assert exc.value.code == 2
+
+
+def test_target_kbps_rate_controls_a_stream(tmp_path: Path, tiny_model_file: Path) -> None:
+    folder = tmp_path / "seq"
+    folder.mkdir()
+    for i in range(30):
+        _write_png(folder / f"{i:03d}.png", _image(i, (96, 160)))
+    common = ["--model", str(tiny_model_file), "--device", "cpu", "--segmenter", "none", "--quiet",
+              "--fps", "10", "--keep", "1.0", "--intra-only"]
+    assert main(["encode", str(folder), "-o", str(tmp_path / "full.sqgs"), *common]) == 0
+    full_kbps = 8 * (tmp_path / "full.sqgs").stat().st_size / 3.0 / 1000  # 30 frames at 10 fps
+    target = full_kbps / 2
+    assert main(["encode", str(folder), "-o", str(tmp_path / "half.sqgs"), "--target-kbps", f"{target:.3f}",
+                 *common]) == 0
+    half_kbps = 8 * (tmp_path / "half.sqgs").stat().st_size / 3.0 / 1000
+    assert 0.8 * target < half_kbps < 1.2 * target, (full_kbps, target, half_kbps)
+    with pytest.raises(SystemExit):
+        main(["encode", str(folder), "-o", str(tmp_path / "x.sqgs"), "--target-kbps", "0", *common])
