@@ -37,19 +37,23 @@ def test_colcon_install_layout_finds_share_without_an_index(tmp_path: Path, no_a
     assert not (package_dir.parent / "models" / SEGMENTER_MODEL_NAME).exists()
 
 
-def test_ament_index_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ament_index_serves_an_install_and_the_checkout_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("ament_index_python")
     prefix = tmp_path / "ws" / "install"
     _touch(prefix / "share" / "ament_index" / "resource_index" / "packages" / "sqgan_ros")
     model = _touch(prefix / "share" / "sqgan_ros" / "models" / DEFAULT_MODEL_NAME)
     monkeypatch.setenv("AMENT_PREFIX_PATH", str(prefix))
     checkout = tmp_path / "repo" / "sqgan_ros"
-    _touch(checkout.parent / "models" / DEFAULT_MODEL_NAME)
-    assert candidate_paths(DEFAULT_MODEL_NAME, checkout)[0] == model
-    assert bundled_model_path(DEFAULT_MODEL_NAME, checkout) == model
+    assert bundled_model_path(DEFAULT_MODEL_NAME, checkout) == model  # found through the index
+    local = _touch(checkout.parent / "models" / DEFAULT_MODEL_NAME)
+    assert bundled_model_path(DEFAULT_MODEL_NAME, checkout) == local  # a checkout's own models first
 
 
-def test_missing_everywhere_returns_the_checkout_path(tmp_path: Path, no_ament) -> None:
+def test_no_ament_prefix_path_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a sourced ROS (ament_index_python importable, AMENT_PREFIX_PATH unset) nothing raises."""
+    monkeypatch.delenv("AMENT_PREFIX_PATH", raising=False)
+    assert bundled_models._ament_share() is None
+    assert bundled_model_path(SEGMENTER_MODEL_NAME) == REPO / "models" / SEGMENTER_MODEL_NAME
     package_dir = tmp_path / "nowhere" / "sqgan_ros"
     assert bundled_model_path("absent.safetensors", package_dir) == tmp_path / "nowhere" / "models" / "absent.safetensors"
 
