@@ -170,6 +170,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     source, out = Path(args.input), Path(args.output)
     if not source.exists():
         raise InputError(f"no such file or folder: {source}")
+    if out.exists() and out.resolve() == source.resolve():
+        raise InputError(f"the output {out} is the input: choose another file name")
     weights = args.class_weights
     model = _model(args)
     keep = _keep(args)
@@ -282,8 +284,13 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _write_image(path: Path, rgb: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise InputError(f"cannot write {path} (the suffix names the image format: .png, .jpg, ...)")
+    try:
+        ok = cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    except cv2.error:
+        ok = False
+    if not ok:
+        raise InputError(f"cannot write {path} (an existing folder? the suffix names the image format: "
+                         ".png, .jpg, ...)")
 
 
 class _FrameSink:
@@ -294,6 +301,8 @@ class _FrameSink:
         self.writer: cv2.VideoWriter | None = None
         self.count = 0
         if path.suffix.lower() not in _VIDEO_WRITERS:
+            if path.suffix:
+                raise InputError(f"{path}: write a video (.avi, .mp4, .mkv) or a folder (no suffix)")
             path.mkdir(parents=True, exist_ok=True)
 
     def write(self, rgb: np.ndarray) -> None:
@@ -306,8 +315,8 @@ class _FrameSink:
                 if not self.writer.isOpened():
                     raise InputError(f"OpenCV cannot write {self.path}; write a folder of PNGs instead")
             self.writer.write(bgr)
-        elif not cv2.imwrite(str(self.path / f"frame_{self.count:06d}.png"), bgr):
-            raise InputError(f"cannot write into {self.path}")
+        else:
+            _write_image(self.path / f"frame_{self.count:06d}.png", rgb)
         self.count += 1
 
     def close(self) -> None:
@@ -369,16 +378,24 @@ def cmd_info(args: argparse.Namespace) -> int:
         return 0
     try:
         reader = StreamReader(source)
-        sizes, types, models, pixels = [], Counter(), Counter(), 0
+    except BitstreamError as error:
+        print(f"sqgan-codec: {error}", file=sys.stderr)
+        return 1
+    sizes, types, models, pixels = [], Counter(), Counter(), 0
+    damage = None
+    try:
         for data in reader:
-            header = peek_header(data)
+            try:
+                header = peek_header(data)
+            except BitstreamError as error:
+                damage = f"record {len(sizes)}: {error}"
+                break
             sizes.append(len(data))
             types[FrameType(header.frame_type).name] += 1
             models[header.model_id.hex()] += 1
             pixels += header.image_size[0] * header.image_size[1]
-    except BitstreamError as error:
-        print(f"sqgan-codec: {source}: {error}", file=sys.stderr)
-        return 1
+    except BitstreamError as error:  # the container itself: its message names the record
+        damage = str(error)
     total = source.stat().st_size
     seconds = len(sizes) / reader.fps if sizes else 0.0
     print(f"{source}: SQ-GAN stream, {len(sizes)} frames at {reader.fps:g} fps, {total} bytes")
@@ -387,6 +404,9 @@ def cmd_info(args: argparse.Namespace) -> int:
               f"{min(sizes)} / mean {np.mean(sizes):.0f} / max {max(sizes)}; "
               f"{8 * total / seconds / 1000:.1f} kbit/s, {8 * total / pixels:.4f} bpp")
         print(f"  model {', '.join(models)}")
+    if damage is not None:
+        print(f"sqgan-codec: damaged after {len(sizes)} good frames, {damage}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -474,9 +494,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except InputError as error:
+    except cv2.error as error:  # OpenCV 5 raises where 4 returned False (e.g. an unknown image suffix)
+        print(f"sqgan-codec: OpenCV: {str(error.err or error).strip()}", file=sys.stderr)
+    except OSError as error:  # unwritable output, a folder where a file is wanted, ...
+        print(f"sqgan-codec: {error.strerror or error}: {error.filename or ''}".rstrip(": "), file=sys.stderr)
+    except (ValueError, RuntimeError) as error:  # InputError, a bad model file, an unavailable device
         print(f"sqgan-codec: {error}", file=sys.stderr)
-        return 2
+    return 2
 
 
 if __name__ == "__main__":

@@ -139,6 +139,21 @@ def test_bad_inputs_exit_2_with_a_reason(tmp_path: Path, tiny_model_file: Path,
     for argv, reason in cases:
         assert main(argv) == 2, argv
         assert reason in capsys.readouterr().err, argv
+    (tmp_path / "not_a_model.safetensors").write_bytes(b"junk")
+    assert main(["encode", str(src), "-o", str(tmp_path / "a.sqg"), *model]) == 0
+    more = [
+        (["encode", str(src), "-o", str(tmp_path / "x.sqg"), "--model", str(tmp_path / "not_a_model.safetensors"),
+          "--segmenter", "none"], "not a readable safetensors model file"),
+        (["encode", str(src), "-o", str(tmp_path / "missing_dir" / "x.sqg"), *model], "No such file or directory"),
+        (["encode", str(src), "-o", str(src), *model], "is the input"),
+        (["decode", str(tmp_path / "a.sqg"), "-o", str(tmp_path / "out.xyz"), *model[:4]], "cannot write"),
+        (["decode", str(tmp_path / "a.sqg"), "-o", str(tmp_path), *model[:4]], "cannot write"),
+    ]
+    for argv, reason in more:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert reason in err and "Traceback" not in err, (argv, err)
+    assert src.stat().st_size > 100  # the refused run did not truncate its input
     for bad in (["--keep", "0"], ["--class-weights", "dragon=2"], ["--class-weights", "person"]):
         with pytest.raises(SystemExit) as exc:
             main(["encode", str(src), "-o", str(tmp_path / "x.sqg"), *bad, *model])
@@ -159,5 +174,29 @@ def test_target_kbps_rate_controls_a_stream(tmp_path: Path, tiny_model_file: Pat
                  *common]) == 0
     half_kbps = 8 * (tmp_path / "half.sqgs").stat().st_size / 3.0 / 1000
     assert 0.8 * target < half_kbps < 1.2 * target, (full_kbps, target, half_kbps)
+    # video mode: INTER frames are cheap, so the controller raises the keep ratio up to --keep
+    video = [c for c in common if c != "--intra-only"]
+    assert main(["encode", str(folder), "-o", str(tmp_path / "video.sqgs"), "--target-kbps", f"{target:.3f}",
+                 *video]) == 0
+    video_kbps = 8 * (tmp_path / "video.sqgs").stat().st_size / 3.0 / 1000
+    assert video_kbps < 1.2 * target, (target, video_kbps)
     with pytest.raises(SystemExit):
         main(["encode", str(folder), "-o", str(tmp_path / "x.sqgs"), "--target-kbps", "0", *common])
+
+
+def test_info_and_decode_report_a_damaged_stream(tmp_path: Path, tiny_model_file: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    video = _video(tmp_path / "in.avi", frames=5)
+    assert main(["encode", str(video), "-o", str(tmp_path / "v.sqgs"), "--model", str(tiny_model_file),
+                 "--device", "cpu", "--segmenter", "none", "--quiet"]) == 0
+    data = (tmp_path / "v.sqgs").read_bytes()
+    frames = list(StreamReader(tmp_path / "v.sqgs"))
+    cut = 10 + sum(4 + len(f) for f in frames[:3]) + 4 + 3  # inside the 4th record
+    (tmp_path / "cut.sqgs").write_bytes(data[:cut])
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "cut.sqgs")]) == 1
+    out = capsys.readouterr()
+    assert "3 frames at 5 fps" in out.out and "damaged after 3 good frames" in out.err and "record 3" in out.err
+    assert main(["decode", str(tmp_path / "cut.sqgs"), "-o", str(tmp_path / "frames"), "--model",
+                 str(tiny_model_file), "--device", "cpu"]) == 1
+    assert len(list((tmp_path / "frames").glob("*.png"))) == 3
