@@ -115,6 +115,8 @@ def test_decoder_with_a_tampered_model_file_exits_with_one_line(env_and_model) -
     ("target_kbps:=-1.0", ("target_kbps",)),
     ("torch_threads:=-1", ("torch_threads",)),
     ("max_input_pixels:=0", ("max_input_pixels",)),
+    # a QoS override of the wrong type is refused by rclpy itself (a ParameterException)
+    ("qos_overrides./robust/sqgan/frame.publisher.depth:=deep", ("qos_overrides",)),
 ])
 def test_encoder_with_bad_start_parameters_exits_with_one_line(env_and_model, param: str,
                                                                words: tuple[str, ...]) -> None:

@@ -11,8 +11,9 @@ The node only wires topics, parameters and the worker; segmentation, the codec a
 control are library code (sqgan_ros.segmentation, sqgan_ros.api, sqgan_ros.rate_control).
 Frames that arrive while the worker is busy replace the waiting one and are counted as dropped.
 With ``encode_only_when_subscribed`` the node skips camera frames (counted, logged on each
-pause and resume) while nothing subscribes to the frame topic; in video mode a rise in the
-number of subscribers makes the next frame INTRA, so a late joiner has a full picture at once.
+pause and resume) while nothing subscribes to the frame topic; in video mode a newly matched
+subscriber (and a resumed stream) gets the next two frames INTRA, so a late joiner has a full
+picture at once.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ _UINT32 = 1 << 32
 #: Distinct refusal causes counted (and throttled) separately; more are counted as "other".
 _MAX_CAUSES = 64
 _MAX_ENCODING_CHARS = 32
+#: INTRA frames sent when a subscriber matches (or a paused stream resumes) in video mode.
+_INTRA_FRAMES_FOR_NEW_SUBSCRIBERS = 2
 
 
 @dataclass
@@ -115,11 +118,10 @@ class EncoderNode(Node):
         self._labels: OrderedDict[int, np.ndarray] = OrderedDict()
         self._last_info: CameraInfo | None = None
         self._last_info_sent = -math.inf
-        self._subscribers = 0
         self._frames_idle = 0           # skipped while nobody subscribed (encode_only_when_subscribed)
         self._idle_since_resume = 0
         self._paused = False
-        self._want_intra = False         # set by the executor thread, applied by the worker
+        self._intra_wanted = 0           # INTRA frames still owed to new subscribers (worker applies)
 
         from sqgan_ros.msg import CodecStats, SemanticFrame
         self._frame_cls, self._stats_cls = SemanticFrame, CodecStats
@@ -132,8 +134,10 @@ class EncoderNode(Node):
         latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                              reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        from rclpy.event_handler import PublisherEventCallbacks
         self._frame_pub = self.create_publisher(SemanticFrame, str(v["frame_topic"]), link,
-                                                 qos_overriding_options=overridable_qos())
+                                                 qos_overriding_options=overridable_qos(),
+                                                 event_callbacks=PublisherEventCallbacks(matched=self._on_matched))
         self._stats_pub = self.create_publisher(CodecStats, str(v["stats_topic"]), 10)
         self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_out_topic"]), latched)
         self.create_subscription(Image, str(v["image_topic"]), self._on_image, sensor,
@@ -239,19 +243,28 @@ class EncoderNode(Node):
         with self._lock:
             return self._frames_idle
 
+    def _on_matched(self, info: Any) -> None:
+        """Publisher matched event: a subscriber that newly matched gets INTRA frames (video).
+
+        ``total_count_change`` counts new matches even when another subscriber left at the
+        same moment (a decoder restarted). Two INTRA frames, because the subscriber may not have
+        matched this publisher yet when the first is sent on the best-effort link.
+        """
+        if int(info.total_count_change) > 0 and self._video:
+            with self._lock:
+                if bool(self._tunables["intra_on_new_subscriber"]):
+                    self._intra_wanted = _INTRA_FRAMES_FOR_NEW_SUBSCRIBERS
+
     def _listened(self) -> bool:
         """Track the frame topic's subscribers; False when this camera frame is to be skipped.
 
-        A rise in the count (a decoder or recorder joined) asks for an INTRA frame in video
-        mode; with ``encode_only_when_subscribed`` nothing is encoded while the count is 0.
+        With ``encode_only_when_subscribed`` nothing is encoded while the count is 0; in video
+        mode a resumed stream starts with INTRA frames (the references and acknowledgements held
+        from before the pause are stale, whatever ``intra_on_new_subscriber`` says).
         """
         count = self._frame_pub.get_subscription_count()
         with self._lock:
             lazy = bool(self._tunables["encode_only_when_subscribed"])
-            joined = count > self._subscribers
-            self._subscribers = count
-            if joined and self._video and bool(self._tunables["intra_on_new_subscriber"]):
-                self._want_intra = True
             if count == 0 and lazy:
                 self._frames_idle += 1
                 self._idle_since_resume += 1
@@ -262,6 +275,8 @@ class EncoderNode(Node):
                 self._paused = False
                 if resuming:
                     self._idle_since_resume = 0
+                    if self._video:
+                        self._intra_wanted = max(self._intra_wanted, _INTRA_FRAMES_FOR_NEW_SUBSCRIBERS)
         topic = self._frame_pub.topic_name
         if pausing:
             self.get_logger().info(f"no subscriber on {topic}: camera frames are skipped until one "
@@ -338,7 +353,8 @@ class EncoderNode(Node):
 
         stamp = stamp_to_seconds(job.header.stamp)
         with self._lock:
-            want_intra, self._want_intra = self._want_intra, False
+            want_intra = self._intra_wanted > 0
+            self._intra_wanted = max(0, self._intra_wanted - 1)
             weights = dict(self._weights)
             index_rdo = self._index_rdo
             rate = self._rate

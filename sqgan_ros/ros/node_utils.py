@@ -91,6 +91,7 @@ def spin_node_main(make_node: Callable[[], Any], name: str, args: list[str] | No
         args: command line (ROS arguments included); None means ``sys.argv``.
     """
     import rclpy
+    from rclpy.exceptions import ParameterException
     from rclpy.executors import ExternalShutdownException
 
     rclpy.init(args=args)
@@ -100,7 +101,8 @@ def spin_node_main(make_node: Callable[[], Any], name: str, args: list[str] | No
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError) as exc:
+    except (ValueError, TypeError, FileNotFoundError, OSError, RuntimeError, ParameterException) as exc:
+        # ParameterException: e.g. a QoS override of the wrong type, refused by rclpy itself
         print(f"{name}: error: {exc}", file=sys.stderr)
         return 1
     finally:

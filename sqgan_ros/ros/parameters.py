@@ -176,8 +176,9 @@ def _encoder_video_specs() -> list[ParamSpec]:
         ParamSpec("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable)",
                   read_only=True),
         ParamSpec("intra_on_new_subscriber", True, "video: when another node subscribes to "
-                  "frame_topic (a decoder joins late, a recorder starts), send the next frame "
-                  "INTRA so it has a full picture at once instead of after the rolling refresh"),
+                  "frame_topic (a decoder joins late or restarts, a recorder starts), send the next "
+                  "two frames INTRA so it has a full picture at once instead of after the rolling "
+                  "refresh"),
     ]
 
 
