@@ -111,6 +111,15 @@ def test_init_from_a_model_file_or_a_checkpoint(tmp_path) -> None:
     assert load_initial_weights(tmp_path / "ck", other) == "checkpoint"
     assert torch.equal(next(iter(other.state_dict().values())), next(iter(source.state_dict().values())))
 
+    # an int4-stored file (as the bundled model is) starts from its dequantized weights
+    from sqgan_ros.codec.model_file import convert_model_file, load_model
+
+    convert_model_file(tmp_path / "m.safetensors", tmp_path / "m4.safetensors", "int4")
+    int4 = SQGAN(get_config("tiny"))
+    assert load_initial_weights(tmp_path / "m4.safetensors", int4) == "model file"
+    expected = load_model(tmp_path / "m4.safetensors").model.state_dict()
+    assert all(torch.equal(v, expected[n]) for n, v in int4.state_dict().items())
+    assert any(not torch.equal(v, source.state_dict()[n]) for n, v in int4.state_dict().items())
     with pytest.raises(CheckpointError, match="'tiny' model; this run trains 'small'"):
         load_initial_weights(tmp_path / "m.safetensors", SQGAN(get_config("small")))
     with pytest.raises(CheckpointError, match="no such checkpoint or model file"):
