@@ -40,7 +40,7 @@ class _Probe(ProbeNode):
         best = QoSProfile(depth=100, reliability=ReliabilityPolicy.BEST_EFFORT)
         sub = self.node.create_subscription
         sub(SemanticFrame, "/robot/sqgan/frame", self.append_to(self.sent), best)
-        # reliable (as the relay publishes it here): the probe sees every frame the relay sent
+        # reliable (as the relay publishes it here): once matched, the probe sees every frame
         sub(SemanticFrame, LOSSY_TOPIC, self.append_to(self.arrived),
             QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
         sub(Image, "/operator/sqgan/image", self.append_to(self.images),
@@ -51,6 +51,24 @@ class _Probe(ProbeNode):
 
 def _stamp(msg: Any) -> tuple[int, int]:
     return int(msg.header.stamp.sec), int(msg.header.stamp.nanosec)
+
+
+def _wait_for_graph(probe: _Probe, timeout: float = 60.0) -> None:
+    """Until discovery has matched the relay's output with both of its readers (probe, decoder).
+
+    The relay's publisher matches each reader on its own schedule; a frame relayed before a
+    reader is matched never reaches it, which would look like a loss on one side only.
+    """
+    deadline = time.monotonic() + timeout
+    node = probe.node
+    while time.monotonic() < deadline:
+        pubs = node.get_publishers_info_by_topic(LOSSY_TOPIC)
+        subs = node.get_subscriptions_info_by_topic(LOSSY_TOPIC)
+        if len(pubs) >= 1 and len(subs) >= 2 and node.count_subscribers("/robot/sqgan/frame") >= 2:
+            time.sleep(1.0)  # the same discovery round on the relay's side
+            return
+        time.sleep(0.1)
+    raise AssertionError("discovery did not match the relay with the decoder and the probe")
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +106,8 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
             logs[name] = tmp / f"{name}.log"
             procs[name] = subprocess.Popen(commands[name], env=env, stdout=logs[name].open("w"),
                                            stderr=subprocess.STDOUT, start_new_session=True)
+            if name == "sqgan_encoder":  # its first frame comes after the model loads: match first
+                _wait_for_graph(probe)
             time.sleep(0.5 if name != "camera_source" else 0.0)
         ok = probe.wait_for(lambda: len(probe.arrived) >= FRAMES_WANTED, timeout=180.0)
         stop_process(procs["camera_source"])
@@ -110,9 +130,9 @@ def test_every_arriving_frame_is_decoded_with_its_own_stamp(lossy_graph) -> None
     assert procs["sqgan_decoder"].poll() is None, logs["sqgan_decoder"].read_text()[-2000:]
     with probe.lock:
         sent, arrived, images = list(probe.sent), list(probe.arrived), list(probe.images)
-    arrived_stamps = {_stamp(m) for m in arrived}
     image_stamps = [_stamp(m) for m in images]
     assert len(image_stamps) == len(set(image_stamps)), "a frame was published twice"
+    arrived_stamps = {_stamp(m) for m in arrived}
     assert set(image_stamps) == arrived_stamps, (
         f"{len(arrived_stamps - set(image_stamps))} arrived frames never published, "
         f"{len(set(image_stamps) - arrived_stamps)} published that never arrived")

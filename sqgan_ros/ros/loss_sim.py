@@ -8,8 +8,8 @@ A held-back frame is released after ``reorder_span`` later frames have passed (s
 after newer ones, as over a multi-path radio link), or after ``hold_timeout_s`` when the stream
 stops, so nothing is held forever. Decisions come from a seeded generator: a run is repeatable
 for a given seed and arrival order. Both topics are best effort, like the link; with
-``-p reliable:=true`` the output is reliable, so the only losses are the simulated ones (a test
-can then compare exact frame sets).
+``-p reliable:=true`` the output is reliable, so once a reader is matched the only losses are
+the simulated ones (a test can compare exact frame sets).
 
 Run: ``python -m sqgan_ros.ros.loss_sim --ros-args -p in_topic:=/robot/sqgan/frame
 -p out_topic:=/operator/sqgan/frame_lossy -p drop_probability:=0.2``.
