@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,24 @@ def tiny_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     save_model(path, SQGAN(get_config("tiny")).eval())
     return path
+
+
+@contextlib.contextmanager
+def own_domain(offset: int) -> Iterator[dict[str, str]]:
+    """A test module's own DDS domain: yields the node processes' environment (unbuffered output)
+    and moves this process (its probe nodes) to the same domain until the block ends.
+
+    Args:
+        offset: distinct per test module (see :func:`domain_env`).
+    """
+    env = domain_env(offset)
+    env["PYTHONUNBUFFERED"] = "1"
+    old = os.environ["ROS_DOMAIN_ID"]
+    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
+    try:
+        yield env
+    finally:
+        os.environ["ROS_DOMAIN_ID"] = old
 
 
 def domain_env(offset: int) -> dict[str, str]:

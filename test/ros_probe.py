@@ -8,6 +8,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -77,3 +78,9 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+def start_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start a node process in its own session, its stdout and stderr going to ``log``."""
+    with log.open("w") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

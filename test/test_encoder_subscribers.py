@@ -10,14 +10,13 @@ subscriber every frame after the first INTRA is INTER, ``intra_interval`` being 
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from ros_probe import ProbeNode, stop_process
+from ros_probe import ProbeNode, start_process, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -63,7 +62,7 @@ class _Probe(ProbeNode):
 
 @pytest.fixture(scope="module")
 def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
-    from conftest import domain_env, ros_problem
+    from conftest import own_domain, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
@@ -78,24 +77,18 @@ def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Pa
     commands["camera_source"] += ["-p", "height:=64", "-p", "width:=96"]
     commands["sqgan_encoder"] += ["-p", "encode_only_when_subscribed:=true", "-p", "intra_interval:=1000",
                                   "-p", f"qos_overrides.{FRAME_TOPIC}.publisher.reliability:=reliable"]
-    env = domain_env(129)
-    env["PYTHONUNBUFFERED"] = "1"
-    old = os.environ["ROS_DOMAIN_ID"]
-    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
-    probe = _Probe()
-    procs: dict[str, subprocess.Popen] = {}
-    logs: dict[str, Path] = {}
-    try:
-        for name in ("sqgan_encoder", "camera_source"):
-            logs[name] = tmp / f"{name}.log"
-            procs[name] = subprocess.Popen(commands[name], env=env, stdout=logs[name].open("w"),
-                                           stderr=subprocess.STDOUT, start_new_session=True)
-        yield probe, procs, logs
-    finally:
-        probe.close()
-        for proc in procs.values():
-            stop_process(proc)
-        os.environ["ROS_DOMAIN_ID"] = old
+    with own_domain(129) as env:
+        probe = _Probe()
+        procs: dict[str, subprocess.Popen] = {}
+        logs = {name: tmp / f"{name}.log" for name in ("sqgan_encoder", "camera_source")}
+        try:
+            for name, log in logs.items():
+                procs[name] = start_process(commands[name], env, log)
+            yield probe, procs, logs
+        finally:
+            probe.close()
+            for proc in procs.values():
+                stop_process(proc)
 
 
 def _wait_for_log(path: Path, text: str, timeout: float) -> bool:

@@ -8,8 +8,6 @@ encoder's CodecStats ``frames_rejected``, and the next good frame is served as u
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ros_probe import ProbeNode, stop_process
+from ros_probe import ProbeNode, start_process, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -99,7 +97,7 @@ class _Probe(ProbeNode):
 
 @pytest.fixture(scope="module")
 def encoder(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
-    from conftest import domain_env, ros_problem
+    from conftest import own_domain, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
@@ -112,20 +110,15 @@ def encoder(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
                 if p.name == "sqgan_encoder")
     cmd = node_command(plan, [REPO / "config" / "teleop.yaml"])
     cmd += ["-p", "qos_depth:=50", "-p", f"max_input_pixels:={MAX_INPUT_PIXELS}"]
-    env = domain_env(57)
-    env["PYTHONUNBUFFERED"] = "1"
-    old = os.environ["ROS_DOMAIN_ID"]
-    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
-    log = tmp / "encoder.log"
-    proc = subprocess.Popen(cmd, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    probe = _Probe()
-    try:
-        yield probe, proc, log
-    finally:
-        probe.close()
-        stop_process(proc)
-        os.environ["ROS_DOMAIN_ID"] = old
+    with own_domain(57) as env:
+        log = tmp / "encoder.log"
+        proc = start_process(cmd, env, log)
+        probe = _Probe()
+        try:
+            yield probe, proc, log
+        finally:
+            probe.close()
+            stop_process(proc)
 
 
 def _send_good(probe: _Probe, encoding: str, array: np.ndarray, stamp_ns: int,

@@ -8,7 +8,6 @@ number of frame ids that never arrived: late frames are counted as reordered (lo
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ros_probe import ProbeNode, stop_process
+from ros_probe import ProbeNode, start_process, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -73,7 +72,7 @@ def _wait_for_graph(probe: _Probe, timeout: float = 60.0) -> None:
 
 @pytest.fixture(scope="module")
 def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
-    from conftest import domain_env, ros_problem
+    from conftest import own_domain, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
@@ -94,35 +93,29 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
         "-p", "in_topic:=/robot/sqgan/frame", "-p", f"out_topic:={LOSSY_TOPIC}",
         "-p", "drop_probability:=0.2", "-p", "reorder_probability:=0.15",
         "-p", "reorder_span:=2", "-p", "seed:=7", "-p", "reliable:=true"]
-    env = domain_env(83)
-    env["PYTHONUNBUFFERED"] = "1"
-    old = os.environ["ROS_DOMAIN_ID"]
-    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
-    probe = _Probe()
-    procs: dict[str, subprocess.Popen] = {}
-    logs: dict[str, Path] = {}
-    try:
-        for name in ("sqgan_decoder", "sqgan_loss_sim", "sqgan_encoder", "camera_source"):
-            logs[name] = tmp / f"{name}.log"
-            procs[name] = subprocess.Popen(commands[name], env=env, stdout=logs[name].open("w"),
-                                           stderr=subprocess.STDOUT, start_new_session=True)
-            if name == "sqgan_encoder":  # its first frame comes after the model loads: match first
-                _wait_for_graph(probe)
-            time.sleep(0.5 if name != "camera_source" else 0.0)
-        ok = probe.wait_for(lambda: len(probe.arrived) >= FRAMES_WANTED, timeout=180.0)
-        stop_process(procs["camera_source"])
-        time.sleep(0.5)
-        stop_process(procs["sqgan_encoder"])
-        # Let the relay release what it holds (hold_timeout_s) and the decoder catch up.
-        probe.wait_for(lambda: len(probe.images) >= len(probe.arrived), timeout=30.0)
-        time.sleep(2.0)
-        yield probe, procs, logs, ok
-    finally:
-        probe.close()
-        for proc in procs.values():
-            stop_process(proc)
-        os.environ["ROS_DOMAIN_ID"] = old
-
+    with own_domain(83) as env:
+        probe = _Probe()
+        procs: dict[str, subprocess.Popen] = {}
+        logs: dict[str, Path] = {}
+        try:
+            for name in ("sqgan_decoder", "sqgan_loss_sim", "sqgan_encoder", "camera_source"):
+                logs[name] = tmp / f"{name}.log"
+                procs[name] = start_process(commands[name], env, logs[name])
+                if name == "sqgan_encoder":  # its first frame comes after the model loads: match first
+                    _wait_for_graph(probe)
+                time.sleep(0.5 if name != "camera_source" else 0.0)
+            ok = probe.wait_for(lambda: len(probe.arrived) >= FRAMES_WANTED, timeout=180.0)
+            stop_process(procs["camera_source"])
+            time.sleep(0.5)
+            stop_process(procs["sqgan_encoder"])
+            # Let the relay release what it holds (hold_timeout_s) and the decoder catch up.
+            probe.wait_for(lambda: len(probe.images) >= len(probe.arrived), timeout=30.0)
+            time.sleep(2.0)
+            yield probe, procs, logs, ok
+        finally:
+            probe.close()
+            for proc in procs.values():
+                stop_process(proc)
 
 def test_every_arriving_frame_is_decoded_with_its_own_stamp(lossy_graph) -> None:
     probe, procs, logs, ok = lossy_graph

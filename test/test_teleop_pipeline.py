@@ -11,7 +11,6 @@ stamps, frame ids and sizes are checked: a random network's PSNR means nothing).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from ros_probe import ProbeNode, stop_process
+from ros_probe import ProbeNode, start_process, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -134,9 +133,7 @@ class _Graph:
     def start(self, name: str) -> None:
         log = self.tmp / f"{name}.{len([k for k in self.logs if k.startswith(name)])}.log"
         self.logs[name] = log
-        self.procs[name] = subprocess.Popen(self.commands[name], env=self.env,
-                                            stdout=log.open("w"), stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+        self.procs[name] = start_process(self.commands[name], self.env, log)
 
     def stop(self, name: str) -> int:
         return stop_process(self.procs[name])
@@ -151,7 +148,7 @@ class _Graph:
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory):
-    from conftest import domain_env, ros_problem
+    from conftest import own_domain, ros_problem
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
@@ -160,19 +157,15 @@ def graph(tmp_path_factory: pytest.TempPathFactory):
     model = DEFAULT_MODEL if trained else tmp / "tiny.safetensors"
     if not trained:
         _make_tiny_model(model, seed=0)
-    env = domain_env(101)  # a DDS domain of this module's own: no other test's nodes interfere
-    env["PYTHONUNBUFFERED"] = "1"
-    old = os.environ["ROS_DOMAIN_ID"]
-    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
-    g = _Graph(tmp, model, env)
-    probe = _Probe()
-    g.probe, g.model, g.trained = probe, model, trained
-    try:
-        yield g
-    finally:
-        probe.close()
-        g.close()
-        os.environ["ROS_DOMAIN_ID"] = old
+    with own_domain(101) as env:  # a DDS domain of this module's own: no other test's nodes interfere
+        g = _Graph(tmp, model, env)
+        probe = _Probe()
+        g.probe, g.model, g.trained = probe, model, trained
+        try:
+            yield g
+        finally:
+            probe.close()
+            g.close()
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
