@@ -199,6 +199,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 def _encode_stream(args: argparse.Namespace, frames: Iterator[np.ndarray], fps: float, model: Path,
                    keep: Any, weights: dict[str, float] | None, source: Path, out: Path) -> int:
+    from sqgan_ros.codec.model import KeepRatios
+
     if args.intra_only:
         from sqgan_ros.api import SemanticEncoder
 
@@ -219,7 +221,7 @@ def _encode_stream(args: argparse.Namespace, frames: Iterator[np.ndarray], fps: 
             stamp = index / fps
             if rate is not None:
                 decision = rate.decide(stamp)
-                keep = type(keep)(semantic=decision.semantic_keep_ratio, image=decision.image_keep_ratio)
+                keep = KeepRatios(semantic=decision.semantic_keep_ratio, image=decision.image_keep_ratio)
             if args.intra_only:
                 data = encoder.encode(image, labels, keep_ratio=keep, class_weights=weights, frame_id=index)
                 types["INTRA"] += 1
@@ -306,9 +308,9 @@ class _FrameSink:
             path.mkdir(parents=True, exist_ok=True)
 
     def write(self, rgb: np.ndarray) -> None:
-        bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         suffix = self.path.suffix.lower()
         if suffix in _VIDEO_WRITERS:
+            bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
             if self.writer is None:
                 self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*_VIDEO_WRITERS[suffix]),
                                               self.fps, (bgr.shape[1], bgr.shape[0]))
