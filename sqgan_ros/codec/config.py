@@ -55,6 +55,9 @@ class BranchConfig:
             (image branch) instead of plain group norm (semantic branch).
         ema_decay: decay of the EMA codebook update.
         commitment_beta: weight of the commitment loss.
+        head: the decoder's last stage, ``pixel_shuffle`` or ``upsample_conv``
+            (``sqgan_ros.codec.decoders`` explains both; model files without the key are
+            ``pixel_shuffle``).
     """
 
     channels: tuple[int, ...]
@@ -78,6 +81,7 @@ class BranchConfig:
     decoder_spade: bool
     ema_decay: float = 0.99
     commitment_beta: float = 0.25
+    head: str = "pixel_shuffle"
 
     def __post_init__(self) -> None:
         if len(self.channels) < 1 or any(int(c) < 1 for c in self.channels):
@@ -104,6 +108,8 @@ class BranchConfig:
             raise ValueError(f"ema_decay must be in (0, 1), got {self.ema_decay}")
         if self.commitment_beta < 0.0:
             raise ValueError(f"commitment_beta must be >= 0, got {self.commitment_beta}")
+        if self.head not in ("pixel_shuffle", "upsample_conv"):
+            raise ValueError(f"head must be pixel_shuffle or upsample_conv, got {self.head!r}")
 
     @property
     def downsampling(self) -> int:
@@ -165,7 +171,10 @@ def to_dict(config: ModelConfig) -> dict[str, Any]:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if isinstance(value, BranchConfig):
-            out[f.name] = {bf.name: conv(getattr(value, bf.name)) for bf in dataclasses.fields(value)}
+            # head is written only when it is not the original pixel_shuffle, so the configs (and
+            # model ids) of model files made before the key existed stay the same.
+            out[f.name] = {bf.name: conv(getattr(value, bf.name)) for bf in dataclasses.fields(value)
+                           if not (bf.name == "head" and value.head == "pixel_shuffle")}
         else:
             out[f.name] = conv(value)
     return out
@@ -251,6 +260,15 @@ PRESETS: dict[str, ModelConfig] = {
                            semantic_pe_hidden=4, decoder_spade=True),
     ),
 }
+
+
+# ``small`` with the upsample + conv head on both branches: the same weights everywhere else, so
+# ``sqgan-train --init`` starts it from a ``small`` model (only the heads start anew).
+PRESETS["small_v2"] = ModelConfig(
+    name="small_v2", image_size=PRESETS["small"].image_size,
+    semantic=dataclasses.replace(PRESETS["small"].semantic, head="upsample_conv"),
+    image=dataclasses.replace(PRESETS["small"].image, head="upsample_conv"),
+)
 
 
 def get_config(name: str) -> ModelConfig:

@@ -280,7 +280,7 @@ class SemanticBranch(_Branch):
         logits tensor reduced across its strided channel axis).
         """
         codes = self._codes(indices, keep_mask)
-        if not fast_path():
+        if not fast_path() or not self.decoder.shuffled:
             return self._synthesise(codes, keep_mask, grid, None).argmax(dim=1)
         out = self.decoder.forward_unshuffled(self._tokens(codes, keep_mask, grid))
         b, _, h, w = out.shape

@@ -226,9 +226,112 @@ def load_initial_weights(path: str | Path, model: nn.Module) -> str:
         raise CheckpointError(f"--init {path}: neither a training checkpoint (no {checkpoint_paths(path)[1].name}) "
                               f"nor a model file: {exc}") from None
     config = getattr(model, "config", None)
-    if loaded.config != config:
-        name = getattr(config, "name", type(model).__name__)
-        raise CheckpointError(f"--init {path}: a {loaded.config.name!r} model; this run trains {name!r} "
-                              "(the config's model preset must match)")
-    model.load_state_dict(loaded.model.state_dict(), strict=True)
-    return "model file"
+    if loaded.config == config:
+        model.load_state_dict(loaded.model.state_dict(), strict=True)
+        return "model file"
+    if config is not None and _same_but_heads(loaded.config, config):
+        fresh = _load_all_but_heads(loaded.model.state_dict(), model)
+        return f"model file (decoder heads start anew: {', '.join(fresh)})"
+    name = getattr(config, "name", type(model).__name__)
+    raise CheckpointError(f"--init {path}: a {loaded.config.name!r} model; this run trains {name!r} "
+                          "(the config's model preset must match, or differ only in the decoder heads)")
+
+
+def _same_but_heads(a: Any, b: Any) -> bool:
+    """True when two model configs differ at most in their branches' decoder ``head``."""
+    import dataclasses
+
+    def strip(config: Any) -> tuple:
+        return (config.image_size, dataclasses.replace(config.semantic, head="pixel_shuffle"),
+                dataclasses.replace(config.image, head="pixel_shuffle"))
+
+    return strip(a) == strip(b)
+
+
+def _load_all_but_heads(source: dict[str, torch.Tensor], model: nn.Module) -> list[str]:
+    """Copy every tensor of ``source`` that ``model`` has with the same name and shape.
+
+    Only decoder head tensors (``*.decoder.conv_out.*``, ``*.decoder.conv_mid.*``) may be left
+    out; any other difference raises CheckpointError. Returns the tensors left at their init.
+    """
+    target = model.state_dict()
+    fresh = []
+    for key, value in target.items():
+        if key in source and source[key].shape == value.shape:
+            value.copy_(source[key])
+        elif ".decoder.conv_out." in key or ".decoder.conv_mid." in key:
+            fresh.append(key)
+        else:
+            raise CheckpointError(f"--init: tensor {key} does not fit ({tuple(value.shape)})")
+    return fresh
+
+
+# ----- committed training state --------------------------------------------------------------
+# A training run on a CPU outlives no working session; what carries it on is a small state that
+# can be committed: one branch's parameters in float16, its buffers (codebook EMA sums and cluster
+# sizes, which must not lose precision) in float32, and the stage, step and config in JSON. No
+# optimizer moments (they would triple the size; Adam restarts within its warm-up) and no RNG.
+
+TRAIN_STATE_FORMAT = 1
+
+
+def save_train_state(path: str | Path, model: nn.Module, branch: str, meta: CheckpointMeta) -> Path:
+    """Write the committed training state of ``model.<branch>`` to ``path`` (+ ``.json``).
+
+    Args:
+        path: base path (``.safetensors`` / ``.json`` are added).
+        model: the SQGAN being trained.
+        branch: ``"semantic"`` or ``"image"``: the branch the run trains.
+        meta: stage, step and config of the run.
+
+    Returns:
+        The tensors' path.
+    """
+    tensor_path, json_path = checkpoint_paths(path)
+    tensor_path.parent.mkdir(parents=True, exist_ok=True)
+    module = getattr(model, branch)
+    buffers = {name for name, _ in module.named_buffers()}
+    tensors = {}
+    for name, value in module.state_dict().items():
+        value = value.detach().cpu()
+        if value.is_floating_point() and name not in buffers:
+            value = value.to(torch.float16)
+        tensors[name] = value.contiguous().clone()
+    tmp_t, tmp_j = tensor_path.with_suffix(".tmp.safetensors"), json_path.with_suffix(".tmp.json")
+    save_file(tensors, str(tmp_t))
+    tmp_j.write_text(json.dumps({"format": TRAIN_STATE_FORMAT, "branch": branch, "stage": meta.stage,
+                                 "step": meta.step, "config": meta.config, "extra": meta.extra},
+                                indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    tmp_t.replace(tensor_path)
+    tmp_j.replace(json_path)
+    return tensor_path
+
+
+def load_train_state(path: str | Path, model: nn.Module) -> CheckpointMeta:
+    """Load a state written by :func:`save_train_state` into its branch of ``model`` (strict).
+
+    Returns:
+        The stage, step, config and extra the state was saved with.
+
+    Raises:
+        CheckpointError: missing files, another format, or tensors that do not fit the branch.
+    """
+    tensor_path, json_path = checkpoint_paths(path)
+    if not tensor_path.is_file() or not json_path.is_file():
+        raise CheckpointError(f"training state {tensor_path.with_suffix('')}: .safetensors/.json missing")
+    info = json.loads(json_path.read_text(encoding="utf-8"))
+    if info.get("format") != TRAIN_STATE_FORMAT or info.get("branch") not in ("semantic", "image"):
+        raise CheckpointError(f"{json_path}: not a training state of format {TRAIN_STATE_FORMAT}")
+    module = getattr(model, info["branch"])
+    target = module.state_dict()
+    tensors = load_file(str(tensor_path))
+    if set(tensors) != set(target):
+        missing, unexpected = sorted(set(target) - set(tensors)), sorted(set(tensors) - set(target))
+        raise CheckpointError(f"{tensor_path}: does not fit the {info['branch']} branch "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for name, value in target.items():
+        if tensors[name].shape != value.shape:
+            raise CheckpointError(f"{tensor_path}: {name} has shape {tuple(tensors[name].shape)}, "
+                                  f"the branch {tuple(value.shape)}")
+        value.copy_(tensors[name].to(value.dtype))
+    return CheckpointMeta(int(info["stage"]), int(info["step"]), info["config"], info.get("extra", {}))

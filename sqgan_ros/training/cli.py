@@ -13,7 +13,9 @@ Multi-GPU / multi-node: ``torchrun --nproc-per-node G -m sqgan_ros.training.cli 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -28,6 +30,12 @@ def _train_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, type=Path, help="training YAML (config/train/*.yaml)")
     parser.add_argument("--stage", default="all", choices=["1", "2", "3", "all"], help="stage(s) to run")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint")
+    parser.add_argument("--state", type=Path, default=None,
+                        help="committed training state (e.g. models/train_state/image): continue from "
+                             "it when it exists, rewrite it at every checkpoint and when the run stops "
+                             "(also on SIGINT/SIGTERM); needs one --stage")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="stop after this many minutes of training (the state is written)")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default runs/<config name>)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after N steps (smoke runs)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
@@ -47,6 +55,10 @@ def _export_parser() -> argparse.ArgumentParser:
                         help="storage of the weights (float16: 1/2 of the file, int8: 1/4, int4: ~1/6)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda")
     return parser
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def train_main(argv: list[str]) -> int:
@@ -75,13 +87,34 @@ def train_main(argv: list[str]) -> int:
             if info.is_main:
                 print(f"initial weights: {kind} {args.init}")
         trainer = Trainer(config, model, build_dataset(config.data, config.seed + info.rank), out, info)
-        if args.resume:
+        if args.state is not None:
+            if len(stages) != 1 or args.resume:
+                raise SystemExit("--state needs one --stage and no --resume")
+            try:
+                meta = trainer.use_state(args.state, stages[0])
+            except (CheckpointError, ValueError) as exc:
+                raise SystemExit(f"sqgan-train: {exc}") from None
+            if info.is_main:
+                print(f"training state {args.state}: " + (
+                    f"continuing stage {meta.stage} at step {meta.step}" if meta else "none yet, starting"))
+        elif args.resume:
             if not checkpoint_paths(trainer.checkpoint_path())[1].is_file():
                 raise SystemExit(f"--resume: no checkpoint in {out}")
             trainer.load()
         elif stages[0] != 1:
             trainer.start_stage(stages[0])
-        logs = trainer.fit(stages, args.max_steps)
+        if args.minutes is not None:
+            trainer.deadline = time.monotonic() + 60.0 * args.minutes
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            logs = trainer.fit(stages, args.max_steps)
+        except KeyboardInterrupt:
+            logs = {}
+            if info.is_main:
+                print(f"interrupted at stage {trainer.stage} step {trainer.step}")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            trainer.save_state()
         if info.is_main:
             print(f"stage {trainer.stage} step {trainer.step}: " +
                   ", ".join(f"{k}={v:.4g}" for k, v in sorted(logs.items())))

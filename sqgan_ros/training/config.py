@@ -150,7 +150,8 @@ class TrainConfig:
         model: codec preset name.
         batch_size: per-process batch size.
         seed: global seed (data order, keep ratios, init).
-        amp: bf16 autocast on CUDA (ignored on CPU).
+        amp: bf16 autocast on CUDA and on CPUs with native bf16 kernels (AVX512-BF16/AMX;
+            float32 elsewhere); float32 master weights either way.
         stages: per-stage lengths keyed by stage name.
         export_batches: batches of training data used to measure entropy-coding priors.
     """

@@ -30,8 +30,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from sqgan_ros.codec.precision import cpu_has_native_bf16
 from sqgan_ros.training import losses
-from sqgan_ros.training.checkpoint import CheckpointMeta, load_checkpoint, read_meta, save_checkpoint
+from sqgan_ros.training.checkpoint import CheckpointMeta, load_checkpoint, load_train_state, read_meta, save_checkpoint, save_train_state
 from sqgan_ros.training.config import STAGE_NAMES, TrainConfig
 from sqgan_ros.training.discriminator import PatchDiscriminator
 from sqgan_ros.training.distributed import DistInfo
@@ -77,6 +78,8 @@ class Trainer:
         self.stage = 1
         self.step = 0
         self._writer = None
+        self.state_path: Path | None = None  # committed training state (use_state)
+        self.deadline: float | None = None   # time.monotonic() after which fit() stops
         self.start_stage(1)
 
     # ----- stage set-up ---------------------------------------------------------------------
@@ -100,6 +103,7 @@ class Trainer:
         if stage not in STAGE_NAMES:
             raise ValueError(f"stage must be one of {sorted(STAGE_NAMES)}, got {stage}")
         self.stage, self.step = stage, 0
+        self.resume_warmup = 0
         name = self._branch_name(stage)
         branch = getattr(self.model, name)
         self.model.requires_grad_(False)
@@ -163,8 +167,9 @@ class Trainer:
 
     # ----- one step ---------------------------------------------------------------------------
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.config.amp and self.device.type == "cuda":
-            return torch.autocast("cuda", dtype=torch.bfloat16)
+        if self.config.amp and (self.device.type == "cuda"
+                                or (self.device.type == "cpu" and cpu_has_native_bf16())):
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def keep_ratio(self, stream: int = 0) -> float:
@@ -213,6 +218,9 @@ class Trainer:
         optim = self.config.optim
         factor = lr_factor(self.step, max(self.config.stage_steps(self.stage), 1), optim.warmup_steps,
                            optim.min_lr_factor)
+        since = self.step - self.resume_warmup
+        if self.resume_warmup and 0 <= since < optim.warmup_steps:  # fresh Adam after a state resume
+            factor *= (since + 1) / optim.warmup_steps
         for group in self.opt_g.param_groups:
             group["lr"] = self.base_lr * factor
         for group in self.opt_d.param_groups:
@@ -275,8 +283,44 @@ class Trainer:
         if not self.dist.is_main:
             return None
         meta = CheckpointMeta(self.stage, self.step, self.config.to_dict(), extra or {})
-        return save_checkpoint(path or self.checkpoint_path(), self._modules(),
-                               {"gen": self.opt_g, "disc": self.opt_d}, meta)
+        saved = save_checkpoint(path or self.checkpoint_path(), self._modules(),
+                                {"gen": self.opt_g, "disc": self.opt_d}, meta)
+        self.save_state()
+        return saved
+
+    def use_state(self, path: str | Path, stage: int) -> CheckpointMeta | None:
+        """Continue from the committed training state at ``path`` if there is one, and keep it.
+
+        The state (``save_train_state``: the stage's branch in float16, codebook EMA buffers,
+        stage and step) is rewritten at every checkpoint and by :meth:`save_state`. Optimizer
+        moments are not in it: Adam starts afresh with a short warm-up.
+
+        Args:
+            path: base path of the state, e.g. ``models/train_state/image``.
+            stage: the stage this run trains; a state of another stage raises ValueError.
+
+        Returns:
+            The loaded state's meta, or None when there was none yet.
+        """
+        self.state_path = Path(path)
+        if self.stage != stage:
+            self.start_stage(stage)
+        if not self.state_path.with_suffix(".json").is_file():
+            return None
+        meta = load_train_state(self.state_path, self.model)
+        if meta.stage != stage:
+            raise ValueError(f"training state {path} is of stage {meta.stage}, this run trains stage {stage}")
+        self.step = meta.step
+        self.resume_warmup = self.step
+        return meta
+
+    def save_state(self) -> Path | None:
+        """Write the committed training state (rank 0, when :meth:`use_state` set a path)."""
+        if self.state_path is None or not self.dist.is_main:
+            return None
+        meta = CheckpointMeta(self.stage, self.step, self.config.to_dict(),
+                              {"samples_seen": self.step * self.config.batch_size * self.dist.world_size})
+        return save_train_state(self.state_path, self.model, self._branch_name(self.stage), meta)
 
     def load(self, path: str | Path | None = None) -> CheckpointMeta:
         """Resume from a checkpoint: its stage, step, weights, optimizer and RNG states.
@@ -347,7 +391,8 @@ class Trainer:
         steps = 0
         batches = self._batches(self.step)
         try:
-            while self.step < total and (budget is None or steps < budget):
+            while self.step < total and (budget is None or steps < budget) and (
+                    self.deadline is None or time.monotonic() < self.deadline):
                 batch = next(batches)
                 start = time.perf_counter()
                 logs = self.train_step(batch)
@@ -359,6 +404,10 @@ class Trainer:
                     bar.update(1)
                     bar.set_postfix({k: f"{logs[k]:.4g}" for k in ("loss", "ce", "l1", "lpips", "d_loss", "img_per_s")
                                      if k in logs})
+                if bar is None and self.dist.is_main and self.step % log_cfg.every == 0:
+                    print(f"stage {self.stage} step {self.step}/{total} " + " ".join(
+                        f"{k}={logs[k]:.4g}" for k in ("loss", "ce", "l1", "lpips", "psnr", "lr", "img_per_s")
+                        if k in logs), flush=True)
                 if writer is not None and (self.step % log_cfg.every == 0 or self.step == total):
                     tag = STAGE_NAMES[self.stage]
                     for key, value in logs.items():
