@@ -41,7 +41,7 @@ from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
 from sqgan_ros.codec.precision import PRECISIONS, autocast
 
 try:  # the first seed of the synthetic test split (scenes no model was trained on)
-    from sqgan_ros.data.datasets import SPLIT_SEEDS
+    from sqgan_ros.data.splits import SPLIT_SEEDS
     TEST_SEED = SPLIT_SEEDS["test"]
 except ImportError:  # the data package is optional for this script
     TEST_SEED = 0

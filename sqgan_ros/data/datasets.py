@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from sqgan_ros.data.augment import Augmenter, random_crop
 from sqgan_ros.data.pool import FramePool
+from sqgan_ros.data.splits import SPLIT_SEEDS, SPLIT_SPAN
 from sqgan_ros.data.synthetic import render_scene
 from sqgan_ros.data.synthetic.textures import OPENCV_DOC_DATA
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED
@@ -27,9 +28,6 @@ from sqgan_ros.labels import NUM_CLASSES, UNLABELLED
 Labeller = Callable[[np.ndarray], np.ndarray]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
 
-#: Disjoint seed ranges of the synthetic splits.
-SPLIT_SEEDS: dict[str, int] = {"train": 0, "val": 1_000_000, "test": 2_000_000}
-SPLIT_SPAN = 1_000_000
 
 
 def to_sample(image: np.ndarray, labels: np.ndarray | None) -> dict:

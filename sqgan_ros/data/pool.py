@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sqgan_ros.data.splits import SPLIT_SEEDS
+
 _META = "pool.json"
 _IMAGES = "images.npy"
 _LABELS = "labels.npy"
@@ -74,14 +76,12 @@ class FramePool:
 
         Args:
             path: Output folder.
-            split: "train", "val" or "test" (seed ranges of :data:`sqgan_ros.data.datasets.SPLIT_SEEDS`).
+            split: "train", "val" or "test" (seed ranges of :data:`sqgan_ros.data.splits.SPLIT_SEEDS`).
             count: Number of scenes.
             size: Render size (H, W).
             workers: Rendering processes.
             first_index: Index of the first scene inside the split.
         """
-        from sqgan_ros.data.datasets import SPLIT_SEEDS
-
         if split not in SPLIT_SEEDS:
             raise ValueError(f"split must be one of {sorted(SPLIT_SEEDS)}, got {split!r}")
         if count <= 0:

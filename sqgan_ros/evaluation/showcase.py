@@ -43,7 +43,7 @@ def showcase(model: str | Path, keep_ratios: list[float], scenes: int = 3,
         scenes: number of synthetic test scenes (rows).
         first_seed_offset: index of the first scene in the test split.
     """
-    from sqgan_ros.data.datasets import SPLIT_SEEDS
+    from sqgan_ros.data.splits import SPLIT_SEEDS
     from sqgan_ros.data.synthetic import render_scene
     from sqgan_ros.segmentation import make_segmenter
 

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sqgan_ros.data.datasets import SPLIT_SEEDS
+from sqgan_ros.data.splits import SPLIT_SEEDS
 from sqgan_ros.labels import CLASS_INDEX, CLASS_NAMES, NUM_CLASSES, UNLABELLED
 from sqgan_ros.segmentation.bundled import save_segnet
 from sqgan_ros.segmentation.network import SegNet, SegNetConfig
