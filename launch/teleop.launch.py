@@ -6,8 +6,8 @@
         [class_weights:=.../class_weights/teleop_safety.yaml]
 
 source:='' starts no camera_source (point camera_topic at your camera). The nodes and their
-parameter overrides come from sqgan_ros.ros.run_graph.graph_plan, the same plan the no-launch
-runner (python -m sqgan_ros.ros.run_graph) uses, with the same YAML file.
+parameter overrides come from sqgan_ros.ros.graph_plan.graph_plan, the same plan the no-launch
+runner (python -m sqgan_ros.ros.tools.run_graph) uses, with the same YAML file.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
+from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan
 
 try:
     from ament_index_python.packages import get_package_share_directory

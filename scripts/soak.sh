@@ -26,4 +26,4 @@ source "$REPO/scripts/env.sh"
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-$(( (RANDOM % 200) + 20 ))}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE="${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST}"
 
-exec python -m sqgan_ros.ros.soak "$@"
+exec python -m sqgan_ros.ros.tools.soak "$@"

@@ -5,7 +5,7 @@
 #                            [--target-kbps 20] [--model models/default.safetensors] [any run_graph option]
 #
 # Runs scripts/setup.sh (idempotent; fast when nothing changed), sources scripts/env.sh, then
-# python -m sqgan_ros.ros.run_graph: camera source -> encoder -> decoder as separate ROS 2
+# python -m sqgan_ros.ros.tools.run_graph: camera source -> encoder -> decoder as separate ROS 2
 # processes, plus a monitor printing fps, kbit/s and latency and saving side-by-side PNGs
 # (camera | reconstruction | semantic map) under teleop_out/. Ctrl-C stops everything.
 # On a machine with launch_ros use: ros2 launch sqgan_ros teleop.launch.py
@@ -40,5 +40,5 @@ if [ ! -f "$model" ]; then
     exit 1
 fi
 
-exec python -m sqgan_ros.ros.run_graph --config "$REPO/config/teleop.yaml" --model "$model" \
+exec python -m sqgan_ros.ros.tools.run_graph --config "$REPO/config/teleop.yaml" --model "$model" \
     --duration "$duration" "${args[@]}"

@@ -3,13 +3,16 @@ callbacks that record messages under a lock, and polling waits."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from sqgan_ros.tools.processes import stop_process
+
+__all__ = ["stop_process", "start_process"]
 
 
 class ProbeNode:
@@ -66,18 +69,6 @@ class ProbeNode:
         self.rclpy.try_shutdown(context=self.context)
         if self.thread is not None:
             self.thread.join(timeout=5.0)
-
-
-def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
-    """Stop a node process as Ctrl-C would (SIGINT), killing it after ``timeout`` s; its exit status."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
 
 
 def start_process(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:

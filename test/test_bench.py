@@ -51,7 +51,7 @@ def test_isolated_measurement_runs_in_a_child_process():
 @pytest.mark.slow
 @pytest.mark.ros
 def test_ros_pipelines_over_dds(tmp_path):
-    from sqgan_ros.evaluation.bench_pipelines import format_pipeline_table, run_pipelines, x264_unavailable
+    from sqgan_ros.ros.tools.bench_pipelines import format_pipeline_table, run_pipelines, x264_unavailable
     from sqgan_ros.evaluation.cli import random_model_file
 
     model = random_model_file("tiny", tmp_path / "tiny.safetensors")

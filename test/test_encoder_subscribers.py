@@ -66,7 +66,7 @@ def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Pa
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, node_command
 
     tmp = tmp_path_factory.mktemp("encoder_subscribers")
     plans = {p.name: p for p in graph_plan(GraphOptions(

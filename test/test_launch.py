@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from sqgan_ros.tools.processes import stop_process
+
 REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = REPO / "launch" / "teleop.launch.py"
 
@@ -88,16 +90,12 @@ def test_ros2_launch_starts_the_graph(tmp_path: Path) -> None:
         finally:
             rclpy.try_shutdown(context=ctx)
     finally:
-        proc.send_signal(2)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=15)
 
 
 # ----------------------------------------------------------------- the no-launch runner's plan
 def test_graph_plan_wires_robot_and_operator_namespaces() -> None:
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, node_command
 
     plans = {p.name: p for p in graph_plan(GraphOptions(model="", target_kbps=20.0, fps=5.0))}
     assert set(plans) == {"camera_source", "sqgan_encoder", "sqgan_decoder"}
@@ -120,7 +118,7 @@ def test_graph_plan_wires_robot_and_operator_namespaces() -> None:
 def test_runner_refuses_bad_config_and_missing_model(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("/**/sqgan_encoder:\n  ros__parameters:\n    class_weights:\n      dragon: 1.0\n")
-    run = [sys.executable, "-m", "sqgan_ros.ros.run_graph", "--duration", "1"]
+    run = [sys.executable, "-m", "sqgan_ros.ros.tools.run_graph", "--duration", "1"]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     res = subprocess.run(run + ["--config", str(bad)], capture_output=True, text=True, env=env, timeout=60)
     assert res.returncode == 2 and "dragon" in res.stderr
@@ -130,8 +128,8 @@ def test_runner_refuses_bad_config_and_missing_model(tmp_path: Path) -> None:
 
 
 def test_graph_plan_sends_acknowledgements_back_to_the_robot_and_passes_video() -> None:
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan
     from sqgan_ros.ros.parameters import encoder_specs
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan
 
     plans = {p.name: p for p in graph_plan(GraphOptions(video=True))}
     assert plans["sqgan_decoder"].overrides["ack_topic"] == "/robot/sqgan/ack"

@@ -101,7 +101,7 @@ def encoder(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, node_command
 
     tmp = tmp_path_factory.mktemp("robust_images")
     model = tiny_model_file

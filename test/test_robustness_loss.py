@@ -1,6 +1,6 @@
 """A lossy, reordering link over real DDS: camera -> encoder -> loss_sim relay -> decoder.
 
-The relay (sqgan_ros.ros.loss_sim) drops 20 % of the SemanticFrames and holds some back behind
+The relay (sqgan_ros.ros.tools.loss_sim) drops 20 % of the SemanticFrames and holds some back behind
 newer ones. Every frame that reaches the decoder must be decoded and published with its own
 camera stamp (none stalls behind a missing one), and the decoder's ``frames_lost`` must be the
 number of frame ids that never arrived: late frames are counted as reordered (logged), not lost.
@@ -76,7 +76,7 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
 
     if ros_problem() is not None:
         pytest.skip(ros_problem())
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, node_command
 
     tmp = tmp_path_factory.mktemp("robust_loss")
     model = tiny_model_file
@@ -89,7 +89,7 @@ def lossy_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path)
     # The decoder keeps a few frames queued: the relay releases held-back frames in bursts.
     commands["sqgan_decoder"] += ["-p", f"frame_topic:={LOSSY_TOPIC}", "-p", "qos_depth:=20"]
     commands["sqgan_loss_sim"] = [
-        sys.executable, "-m", "sqgan_ros.ros.loss_sim", "--ros-args",
+        sys.executable, "-m", "sqgan_ros.ros.tools.loss_sim", "--ros-args",
         "-p", "in_topic:=/robot/sqgan/frame", "-p", f"out_topic:={LOSSY_TOPIC}",
         "-p", "drop_probability:=0.2", "-p", "reorder_probability:=0.15",
         "-p", "reorder_span:=2", "-p", "seed:=7", "-p", "reliable:=true"]

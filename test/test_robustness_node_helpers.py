@@ -187,7 +187,7 @@ def test_every_colour_encoding_converts_at_odd_sizes(encoding: str, channels: in
 
 # ------------------------------------------------------------------------------ relay, soak
 def test_loss_channel_drops_holds_and_releases_everything() -> None:
-    from sqgan_ros.ros.loss_sim import LossChannel, LossConfig
+    from sqgan_ros.ros.tools.loss_sim import LossChannel, LossConfig
 
     now = [0.0]
     ch = LossChannel(LossConfig(drop_probability=0.2, reorder_probability=0.2, reorder_span=2,
@@ -209,7 +209,7 @@ def test_loss_channel_drops_holds_and_releases_everything() -> None:
 
 
 def test_loss_channel_flushes_held_frames_when_the_stream_stops() -> None:
-    from sqgan_ros.ros.loss_sim import LossChannel, LossConfig
+    from sqgan_ros.ros.tools.loss_sim import LossChannel, LossConfig
 
     now = [0.0]
     ch = LossChannel(LossConfig(drop_probability=0.0, reorder_probability=0.99,
@@ -226,7 +226,7 @@ def test_loss_channel_flushes_held_frames_when_the_stream_stops() -> None:
 @pytest.mark.parametrize("bad", [dict(drop_probability=1.0), dict(reorder_probability=-0.1),
                                  dict(reorder_span=0), dict(hold_timeout_s=0.0)])
 def test_loss_config_validation(bad: dict) -> None:
-    from sqgan_ros.ros.loss_sim import LossConfig
+    from sqgan_ros.ros.tools.loss_sim import LossConfig
 
     with pytest.raises(ValueError):
         LossConfig(**bad)
@@ -240,7 +240,7 @@ def _soak_samples(duration: float, rss_slope: float, lat_slope: float):
 
 
 def test_soak_verdict() -> None:
-    from sqgan_ros.ros.soak import summarise, windows
+    from sqgan_ros.ros.tools.soak import summarise, windows
 
     assert windows(1800.0) == (30.0, 90.0, 1740.0, 1800.0)
     w = windows(120.0)

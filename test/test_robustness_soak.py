@@ -29,7 +29,7 @@ def test_two_minute_soak(tmp_path: Path) -> None:
     env = dict(os.environ)
     env["ROS_DOMAIN_ID"] = str((int(os.environ.get("ROS_DOMAIN_ID", "0")) + 17) % 232 + 1)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
-    cmd = [sys.executable, "-m", "sqgan_ros.ros.soak", "--minutes", "2", "--output",
+    cmd = [sys.executable, "-m", "sqgan_ros.ros.tools.soak", "--minutes", "2", "--output",
            str(tmp_path / "soak")]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=840)
     print(res.stdout)

@@ -20,7 +20,7 @@ from sqgan_ros.data.synthetic.sequence_cache import (
     render_sequence_cache,
 )
 from sqgan_ros.ros.frame_sources import SyntheticSource, open_source
-from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, is_synthetic
+from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, is_synthetic
 
 SIZE = (32, 64)
 

@@ -1,6 +1,6 @@
 """End-to-end teleop over real DDS: camera_source -> sqgan_encoder -> sqgan_decoder, as processes.
 
-One graph per module (started from :func:`sqgan_ros.ros.run_graph.graph_plan`, the plan the
+One graph per module (started from :func:`sqgan_ros.ros.graph_plan.graph_plan`, the plan the
 runner and the launch file use), on a DDS domain of its own. The test process is the operator's
 tooling: it watches topics, sets parameters through the nodes' services and injects frames.
 
@@ -113,7 +113,7 @@ class _Probe(ProbeNode):
 
 class _Graph:
     def __init__(self, tmp: Path, model: Path, env: dict[str, str]) -> None:
-        from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+        from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, node_command
 
         self.tmp, self.env = tmp, env
         plans = graph_plan(GraphOptions(source="synthetic", model=str(model), device="cpu",

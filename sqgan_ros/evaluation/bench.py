@@ -295,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"note: {n}")
     report: dict[str, Any] = {"codec": [asdict(r) for r in results], "notes": notes}
     if args.ros:
-        from sqgan_ros.evaluation.bench_pipelines import format_pipeline_table, run_pipelines
+        from sqgan_ros.ros.tools.bench_pipelines import format_pipeline_table, run_pipelines
 
         model = args.ros_model or args.model
         pipes = run_pipelines(seconds=args.ros_seconds, fps=args.ros_fps, model=model,

@@ -5,7 +5,7 @@
     camera_source --Image--> encoder --(SemanticFrame | CompressedImage)--> decoder --Image--> monitor
                  (same synthetic source, rate and size for every pipeline; one pipeline at a time)
 
-    sqgan: sqgan_ros encoder_node / decoder_node (run_graph.graph_plan, bundled segmenter)
+    sqgan: sqgan_ros encoder_node / decoder_node (graph_plan.graph_plan, bundled segmenter)
     jpeg:  JpegEncoderNode (OpenCV, quality --jpeg-quality) / JpegDecoderNode, sensor_msgs/CompressedImage
     x264:  X264EncoderNode (PyAV libx264, ultrafast, zerolatency, CBR-like at --kbps, GOP 20) /
            X264DecoderNode, one Annex-B access unit per CompressedImage (format "h264")
@@ -18,13 +18,12 @@ frame ends the warm-up (model loading); then each pipeline is measured for ``sec
 The JPEG and x264 nodes exist for this benchmark only; they are deliberately minimal (no
 parameters beyond the codec setting, newest-frame-wins like the SQ-GAN encoder).
 
-Run a node by hand: ``python -m sqgan_ros.evaluation.bench_pipelines jpeg_encoder --ros-args ...``.
+Run a node by hand: ``python -m sqgan_ros.ros.tools.bench_pipelines jpeg_encoder --ros-args ...``.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -37,9 +36,11 @@ from typing import Any
 
 import numpy as np
 
+from sqgan_ros.tools.processes import stop_processes
+
 __all__ = ["PipelineResult", "run_pipelines", "format_pipeline_table", "main"]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 PIPELINES = ("sqgan", "jpeg", "x264")
 
 
@@ -225,7 +226,7 @@ def _env() -> dict[str, str]:
 def _commands(name: str, ns: str, fps: float, size: tuple[int, int], model: str, jpeg_quality: int,
               kbps: float) -> tuple[list[list[str]], str, str]:
     """Commands of one pipeline, its compressed topic and its decoded image topic."""
-    from sqgan_ros.ros.run_graph import GraphOptions, NodePlan, graph_plan, node_command
+    from sqgan_ros.ros.graph_plan import GraphOptions, NodePlan, graph_plan, node_command
 
     cam = NodePlan("camera_source", "sqgan_ros.ros.camera_source", "camera_source", ns,
                    {"source": "synthetic", "rate_hz": float(fps), "height": size[0], "width": size[1],
@@ -237,21 +238,11 @@ def _commands(name: str, ns: str, fps: float, size: tuple[int, int], model: str,
         return cmds, f"{ns}/sqgan/frame", f"{ns}/sqgan/image"
     setting = str(jpeg_quality if name == "jpeg" else kbps)
     for role in ("encoder", "decoder"):
-        cmds.append([sys.executable, "-m", "sqgan_ros.evaluation.bench_pipelines", f"{name}_{role}", setting,
+        cmds.append([sys.executable, "-m", "sqgan_ros.ros.tools.bench_pipelines", f"{name}_{role}", setting,
                      "--ros-args", "-r", f"__ns:={ns}"])
     return cmds, f"{ns}/{name}/compressed", f"{ns}/{name}/image"
 
 
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            p.send_signal(signal.SIGINT)
-    for p in procs:
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
 
 
 def _measure(node: Any, name: str, setting: str, cmds: list[list[str]], compressed: str, image: str,
@@ -310,7 +301,7 @@ def _measure(node: Any, name: str, setting: str, cmds: list[list[str]], compress
         elapsed = time.monotonic() - start
         state["measuring"] = False
     finally:
-        _stop(procs)
+        stop_processes(procs, grace_s=5.0)
         for log in logs:
             log.close()
         for sub in subs:
@@ -390,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cut = argv.index("--ros-args")
         argv, ros_args = argv[:cut], argv[cut + 1:]
     if len(argv) != 2:
-        print("usage: python -m sqgan_ros.evaluation.bench_pipelines <jpeg|x264>_<encoder|decoder> <quality|kbps> "
+        print("usage: python -m sqgan_ros.ros.tools.bench_pipelines <jpeg|x264>_<encoder|decoder> <quality|kbps> "
               "[--ros-args ...]", file=sys.stderr)
         return 2
     return _node_main(argv[0], float(argv[1]), ros_args)

@@ -2,7 +2,7 @@
 
 ::
 
-    python -m sqgan_ros.ros.soak [--minutes 30] [--fps 30] [--size 256x512] [--model M]
+    python -m sqgan_ros.ros.tools.soak [--minutes 30] [--fps 30] [--size 256x512] [--model M]
                                  [--segmenter bundled] [--torch-threads 0] [--output soak_out]
 
     this driver --camera/image_raw (fps, HxW)--> sqgan_encoder --sqgan/frame--> sqgan_decoder
@@ -10,7 +10,7 @@
          +-------------- RSS of both (/proc), latency, frame counters <-----------+
 
 The encoder and decoder run as their own processes, started exactly as the runner and launch file
-start them (:func:`sqgan_ros.ros.run_graph.graph_plan`, ``config/teleop.yaml``). The driver
+start them (:func:`sqgan_ros.ros.graph_plan.graph_plan`, ``config/teleop.yaml``). The driver
 publishes pre-rendered synthetic street scenes at ``fps``, samples each node's resident memory
 once a second, and records the decoder's end-to-end latency. At the end it compares the first
 and the last measurement windows (one minute each on runs of 4 minutes or more; after a warm-up)
@@ -30,7 +30,6 @@ import argparse
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -41,9 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from sqgan_ros.tools.processes import stop_processes
+
 __all__ = ["SoakLimits", "SoakReport", "windows", "summarise", "rss_mb", "run_soak", "main"]
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass(frozen=True)
@@ -266,16 +267,6 @@ def _random_model(path: Path) -> Path:
     return path
 
 
-def _stop(procs: dict[str, subprocess.Popen]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    for proc in procs.values():
-        try:
-            proc.wait(timeout=10.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def run_soak(duration_s: float, model: Path, output: Path, *, fps: float = 30.0,
@@ -296,7 +287,7 @@ def run_soak(duration_s: float, model: Path, output: Path, *, fps: float = 30.0,
         log: progress line sink.
     """
     from sqgan_ros.data.synthetic import render_scene
-    from sqgan_ros.ros.run_graph import GraphOptions, graph_plan, node_command
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, node_command
 
     output.mkdir(parents=True, exist_ok=True)
     frames = [render_scene(seed, size)[0] for seed in range(8)]
@@ -354,7 +345,7 @@ def run_soak(duration_s: float, model: Path, output: Path, *, fps: float = 30.0,
     finally:
         if driver is not None:
             driver.close()
-        _stop(procs)
+        stop_processes(procs.values(), grace_s=10.0)
     report = summarise(duration_s, rss, latency, counters, limits, died)
     (output / "summary.json").write_text(json.dumps(
         {**asdict(report), "passed": report.passed, "fps": fps, "size": list(size),
@@ -364,7 +355,7 @@ def run_soak(duration_s: float, model: Path, output: Path, *, fps: float = 30.0,
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sqgan_ros.ros.soak",
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.ros.tools.soak",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=30.0, help="input stream length (default 30)")
     p.add_argument("--fps", type=float, default=30.0, help="camera rate (default 30)")

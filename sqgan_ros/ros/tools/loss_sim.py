@@ -11,7 +11,7 @@ for a given seed and arrival order. Both topics are best effort, like the link; 
 ``-p reliable:=true`` the output is reliable, so once a reader is matched the only losses are
 the simulated ones (a test can compare exact frame sets).
 
-Run: ``python -m sqgan_ros.ros.loss_sim --ros-args -p in_topic:=/robot/sqgan/frame
+Run: ``python -m sqgan_ros.ros.tools.loss_sim --ros-args -p in_topic:=/robot/sqgan/frame
 -p out_topic:=/operator/sqgan/frame_lossy -p drop_probability:=0.2``.
 """
 

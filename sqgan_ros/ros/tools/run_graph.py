@@ -2,7 +2,7 @@
 
 ::
 
-    python -m sqgan_ros.ros.run_graph --config config/teleop.yaml [--source synthetic]
+    python -m sqgan_ros.ros.tools.run_graph --config config/teleop.yaml [--source synthetic]
         [--camera-topic T] [--model M] [--device auto] [--target-kbps 20] [--duration 60]
         [--robot-ns robot] [--operator-ns operator] [--output teleop_out]
 
@@ -11,7 +11,7 @@
                      --> sqgan/image, sqgan/semantic, sqgan/decoder_stats --> monitor (this process)
 
 The same YAML file serves launch_ros (launch/teleop.launch.py builds its nodes from
-:func:`graph_plan` too) and this runner (``--ros-args --params-file``). The monitor prints
+:func:`sqgan_ros.ros.graph_plan.graph_plan` too) and this runner (``--ros-args --params-file``). The monitor prints
 rates, kbit/s and latency once a second and saves side-by-side PNGs (camera | reconstruction |
 semantic map) under the output folder. Ctrl-C stops every child; a child that dies is reported
 and stops the run with a non-zero status.
@@ -23,144 +23,28 @@ import argparse
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqgan_ros.ros.frame_sources import DEFAULT_SIZE, synthetic_seed
+from sqgan_ros.ros.graph_plan import (
+    GraphOptions,
+    NodePlan,
+    absolute_namespace,
+    graph_plan,
+    is_synthetic,
+    node_command,
+    resolve_topic,
+)
+from sqgan_ros.tools.processes import stop_processes
 
-__all__ = ["NodePlan", "GraphOptions", "graph_plan", "node_command", "main"]
+__all__ = ["prerender_synthetic", "main"]
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True)
-class NodePlan:
-    """One node of the graph, independent of how it is started.
-
-    Args:
-        executable: installed executable name (lib/sqgan_ros/<executable>).
-        module: Python module with ``main()`` (for the no-launch runner).
-        name: node name.
-        namespace: node namespace (absolute, e.g. ``/robot``).
-        overrides: parameter values that override the params file(s).
-    """
-
-    executable: str
-    module: str
-    name: str
-    namespace: str
-    overrides: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GraphOptions:
-    """What the launch file and the runner let the user choose.
-
-    Args:
-        source: camera_source spec (``synthetic``, ``pattern``, a video file, ``/dev/video0``);
-            empty = no camera_source node (use ``camera_topic`` from elsewhere).
-        camera_topic: image topic the encoder subscribes to (relative names resolve in the robot
-            namespace); its camera_info is the sibling ``camera_info`` topic.
-        model: model file for both nodes (empty = the params file / bundled default).
-        device: auto | cuda | cpu (empty = params file).
-        target_kbps: rate-control budget (None = params file).
-        segmenter: encoder segmenter (empty = params file).
-        robot_ns: namespace of the camera and encoder.
-        operator_ns: namespace of the decoder.
-        fps: camera_source frame rate (None = its default).
-        torch_threads: torch CPU threads of the encoder and decoder (None = params file;
-            0 = auto, max(1, CPUs // 2)).
-        synthetic_cache_frames: a synthetic camera replays a pre-rendered loop of this many
-            frames when it is cached (the runner renders it first); 0 = render live.
-        video: INTER frames with acknowledgements (None = params file).
-    """
-
-    source: str = "synthetic"
-    camera_topic: str = "camera/image_raw"
-    model: str = ""
-    device: str = ""
-    target_kbps: float | None = None
-    segmenter: str = ""
-    robot_ns: str = "robot"
-    operator_ns: str = "operator"
-    fps: float | None = None
-    torch_threads: int | None = None
-    synthetic_cache_frames: int = 200
-    video: bool | None = None
-
-
-def _ns(name: str) -> str:
-    name = name.strip().strip("/")
-    return "/" + name if name else "/"
-
-
-def _join(ns: str, topic: str) -> str:
-    if topic.startswith("/"):
-        return topic
-    return (ns.rstrip("/") + "/" + topic) if ns != "/" else "/" + topic
-
-
-def _sibling(topic: str, leaf: str) -> str:
-    head, _, _ = topic.rpartition("/")
-    return f"{head}/{leaf}" if head else leaf
-
-
-def graph_plan(opts: GraphOptions) -> list[NodePlan]:
-    """The nodes of the teleop graph and their parameter overrides.
-
-    Args:
-        opts: user choices.
-
-    Returns:
-        Camera source (if ``opts.source``), encoder and decoder plans, in start order.
-    """
-    robot, operator = _ns(opts.robot_ns), _ns(opts.operator_ns)
-    image_topic = opts.camera_topic or "camera/image_raw"
-    plans: list[NodePlan] = []
-    if opts.source:
-        cam: dict[str, Any] = {"source": opts.source, "image_topic": image_topic,
-                               "camera_info_topic": _sibling(image_topic, "camera_info")}
-        if opts.fps is not None:
-            cam["rate_hz"] = float(opts.fps)
-        if is_synthetic(opts.source):
-            cam["synthetic_cache_frames"] = int(opts.synthetic_cache_frames)
-        plans.append(NodePlan("camera_source", "sqgan_ros.ros.camera_source", "camera_source",
-                              robot, cam))
-    common: dict[str, Any] = {}
-    if opts.model:
-        common["model_file"] = str(Path(opts.model).expanduser().resolve())
-    if opts.device:
-        common["device"] = opts.device
-    if opts.torch_threads is not None:
-        common["torch_threads"] = int(opts.torch_threads)
-    enc = dict(common, image_topic=image_topic,
-               camera_info_topic=_sibling(image_topic, "camera_info"))
-    if opts.target_kbps is not None:
-        enc["target_kbps"] = float(opts.target_kbps)
-    if opts.segmenter:
-        enc["segmenter"] = opts.segmenter
-    if opts.video is not None:
-        enc["video"] = bool(opts.video)
-    plans.append(NodePlan("encoder_node", "sqgan_ros.ros.encoder_node", "sqgan_encoder", robot, enc))
-    dec = dict(common,
-               frame_topic=_join(robot, "sqgan/frame"),
-               camera_info_in_topic=_join(robot, "sqgan/camera_info"),
-               encoder_stats_topic=_join(robot, "sqgan/encoder_stats"),
-               ack_topic=_join(robot, "sqgan/ack"))  # acknowledgements go back to the robot
-    plans.append(NodePlan("decoder_node", "sqgan_ros.ros.decoder_node", "sqgan_decoder",
-                          operator, dec))
-    return plans
-
-
-def is_synthetic(source: str) -> bool:
-    """True for the ``synthetic[:SEED]`` camera source spec."""
-    return synthetic_seed(source) is not None
+REPO = Path(__file__).resolve().parents[3]
 
 
 def prerender_synthetic(source: str, frames: int, size: tuple[int, int] = DEFAULT_SIZE) -> None:
@@ -177,32 +61,6 @@ def prerender_synthetic(source: str, frames: int, size: tuple[int, int] = DEFAUL
     start = time.monotonic()
     cache = render_sequence_cache(seed, size, frames, workers=max(1, os.cpu_count() or 1))
     print(f"run_graph: {cache.path} ready in {time.monotonic() - start:.0f} s", file=sys.stderr)
-
-
-def _param_literal(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)  # YAML-quoted: paths and "none" stay strings
-    return str(value)
-
-
-def node_command(plan: NodePlan, params_files: list[Path]) -> list[str]:
-    """The command line that runs one planned node with this interpreter.
-
-    Args:
-        plan: the node.
-        params_files: YAML parameter files, applied in order (later wins), then the overrides.
-    """
-    cmd = [sys.executable, "-m", plan.module, "--ros-args", "-r", f"__node:={plan.name}",
-           "-r", f"__ns:={plan.namespace}"]
-    for f in params_files:
-        cmd += ["--params-file", str(f)]
-    for key, value in plan.overrides.items():
-        cmd += ["-p", f"{key}:={_param_literal(value)}"]
-    return cmd
 
 
 # ----------------------------------------------------------------------------------- monitor
@@ -234,11 +92,11 @@ class _Monitor:
         self._start = time.monotonic()
         reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
                               reliability=ReliabilityPolicy.RELIABLE)
-        node.create_subscription(Image, _join(robot, image_topic), self._on_camera,
+        node.create_subscription(Image, resolve_topic(robot, image_topic), self._on_camera,
                                  qos_profile_sensor_data)
-        node.create_subscription(Image, _join(operator, "sqgan/semantic"), self._on_semantic, reliable)
-        node.create_subscription(Image, _join(operator, "sqgan/image"), self._on_image, reliable)
-        node.create_subscription(CodecStats, _join(operator, "sqgan/decoder_stats"),
+        node.create_subscription(Image, resolve_topic(operator, "sqgan/semantic"), self._on_semantic, reliable)
+        node.create_subscription(Image, resolve_topic(operator, "sqgan/image"), self._on_image, reliable)
+        node.create_subscription(CodecStats, resolve_topic(operator, "sqgan/decoder_stats"),
                                  self._on_stats, 10)
 
     @staticmethod
@@ -345,7 +203,7 @@ class _Monitor:
 
 # ----------------------------------------------------------------------------------- runner
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sqgan_ros.ros.run_graph", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.ros.tools.run_graph", description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default=str(REPO / "config" / "teleop.yaml"),
                    help="ROS parameters YAML shared with launch (default: config/teleop.yaml)")
     p.add_argument("--class-weights", default="",
@@ -375,23 +233,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--show", action="store_true", help="also show the side-by-side in a window")
     p.add_argument("--quiet", action="store_true", help="no status line")
     return p
-
-
-def _stop(procs: list[tuple[NodePlan, subprocess.Popen]], grace_s: float = 5.0) -> None:
-    for _, proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + grace_s
-    for _, proc in procs:
-        try:
-            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout=2.0)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     executor = SingleThreadedExecutor()  # our own, shut down before the node goes away
     executor.add_node(node)
     output = Path(args.output)
-    monitor = _Monitor(node, _ns(args.robot_ns), _ns(args.operator_ns), args.camera_topic, output,
+    monitor = _Monitor(node, absolute_namespace(args.robot_ns), absolute_namespace(args.operator_ns), args.camera_topic, output,
                        args.save_every, args.show)
     try:
         for plan in plans:
@@ -467,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
-        _stop(procs)
+        stop_processes([proc for _, proc in procs], grace_s=5.0)
         summary = monitor.summary()
         summary["exit_status"] = status
         output.mkdir(parents=True, exist_ok=True)

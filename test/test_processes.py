@@ -1,0 +1,50 @@
+"""sqgan_ros.tools.processes: SIGINT first, SIGTERM for a child that ignores it, SIGKILL last."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from sqgan_ros.tools.processes import stop_process, stop_processes
+
+# The child prints once its handlers are set, so no signal arrives before them.
+CHILD = """
+import signal, sys, time
+mode = sys.argv[1]
+if mode in ("ignore_int", "ignore_all"):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+if mode == "ignore_all":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+print("ready", flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    sys.exit(3)
+"""
+
+
+def _child(mode: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_each_child_gets_the_mildest_signal_that_stops_it() -> None:
+    procs = [_child("plain"), _child("ignore_int"), _child("ignore_all")]
+    start = time.monotonic()
+    codes = stop_processes(procs, grace_s=1.0, term_s=1.0)
+    assert codes == [3, -signal.SIGTERM, -signal.SIGKILL]
+    assert time.monotonic() - start < 10.0
+    for proc in procs:
+        proc.stdout.close()
+
+
+def test_stop_process_kills_after_its_timeout_and_leaves_exited_ones_alone() -> None:
+    proc = _child("ignore_all")
+    assert stop_process(proc, timeout=0.5) == -signal.SIGKILL
+    proc.stdout.close()
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    assert stop_process(done) == 0
