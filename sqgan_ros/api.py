@@ -30,8 +30,17 @@ import cv2
 import numpy as np
 import torch
 
-from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
-from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE
+from sqgan_ros.bitstream import (
+    CHECKSUM_BYTES,
+    BitstreamError,
+    Coding,
+    FrameHeader,
+    FrameType,
+    decode_frame,
+    encode_frame,
+    peek_header,
+)
+from sqgan_ros.bitstream.header import MAX_IMAGE_SIDE, read_header
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO, model_codebooks
 from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
@@ -67,7 +76,7 @@ class EncodeStats:
 
 @dataclass(frozen=True)
 class DecodedFrame:
-    """A decoded frame at the original camera size.
+    """A decoded frame, at the original camera size unless another size was asked for.
 
     Args:
         image: RGB ``uint8 (H, W, 3)``.
@@ -286,42 +295,72 @@ class SemanticDecoder:
         self.loaded, self.device, self.dtype = _prepare(model, device, precision)
         self.max_output_pixels = int(max_output_pixels)
 
-    def decode(self, data: bytes) -> DecodedFrame:
-        """Decode one frame.
-
-        Raises:
-            BitstreamError: truncated/corrupted/foreign stream, or made by another model.
-        """
-        header, symbols = decode_frame(data, self.loaded.priors, expected_model_id=self.loaded.id_bytes)
-        return self.reconstruct(header, symbols)
-
-    def reconstruct(self, header: FrameHeader, symbols: FrameSymbols) -> DecodedFrame:
-        """Decode symbols (e.g. a video frame's full latent state) at the header's image size.
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> DecodedFrame:
+        """Decode one frame (its header is screened first, before any entropy decoding).
 
         Args:
-            header: the frame header (its ``image_size`` is the output size).
+            data: the frame.
+            size: ``(H, W)`` of the output; None = the camera size the header carries.
+
+        Raises:
+            BitstreamError: truncated/corrupted/foreign stream, made by another model, or a
+                header the model must not run on (see :meth:`screen`).
+        """
+        self.screen(data)
+        header, symbols = decode_frame(data, self.loaded.priors, expected_model_id=self.loaded.id_bytes)
+        return self.reconstruct(header, symbols, size)
+
+    def screen(self, data: bytes) -> FrameHeader:
+        """Read a frame's header only (checksum verified) and refuse what must not be decoded.
+
+        Cheap: a forged header (right model id and checksum, but another model size, a finer
+        latent grid or a huge camera size, any of which would run the decoder's attention on up
+        to 65536 latents or allocate gigabytes) is refused before any work.
+
+        Raises:
+            BitstreamError: corrupt, another model's, or sizes this model must not decode.
+        """
+        header = peek_header(data)
+        if header.model_id != self.loaded.id_bytes:
+            raise BitstreamError(f"model id mismatch: the stream was made by model "
+                                 f"{header.model_id.hex()}, this decoder has {self.loaded.id_bytes.hex()}")
+        _, layout, _ = read_header(bytes(data[:-CHECKSUM_BYTES]))
+        self._check_sizes(header, layout.grids)
+        return header
+
+    def _check_sizes(self, header: FrameHeader, grids) -> None:
+        config = self.loaded.config
+        if tuple(header.model_size) != tuple(config.image_size):
+            raise BitstreamError(f"frame was coded at model size {tuple(header.model_size)}, this model runs at "
+                                 f"{tuple(config.image_size)}")
+        grid = config.grid(*config.image_size)
+        for name, g in zip(("semantic", "image"), grids):
+            if tuple(g) != tuple(grid):
+                raise BitstreamError(f"{name} latent grid {tuple(g)} does not match the "
+                                     f"model's {tuple(grid)}")
+        if header.image_size[0] * header.image_size[1] > self.max_output_pixels:
+            raise BitstreamError(f"output size {header.image_size[0]}x{header.image_size[1]} exceeds "
+                                 f"max_output_pixels={self.max_output_pixels}")
+
+    def reconstruct(self, header: FrameHeader, symbols: FrameSymbols,
+                    size: tuple[int, int] | None = None) -> DecodedFrame:
+        """Decode symbols (e.g. a video frame's full latent state).
+
+        Args:
+            header: the frame header (its ``image_size`` is the default output size).
             symbols: the latents to decode from.
+            size: ``(H, W)`` of the output; None = ``header.image_size``. The model size
+                (``loaded.config.image_size``) skips the resize altogether.
 
         Raises:
             BitstreamError: the header asks for another model size or latent grid than this model's
                 (a forged header must not make the decoder run on more latents), or for an output
                 larger than ``max_output_pixels``.
         """
-        config = self.loaded.config
-        if tuple(header.model_size) != tuple(config.image_size):
-            raise BitstreamError(f"frame was coded at model size {tuple(header.model_size)}, this model runs at "
-                                 f"{tuple(config.image_size)}")
-        grid = config.grid(*config.image_size)
-        for name in ("semantic", "image"):
-            if tuple(getattr(symbols, name).grid) != tuple(grid):
-                raise BitstreamError(f"{name} latent grid {tuple(getattr(symbols, name).grid)} does not match the "
-                                     f"model's {tuple(grid)}")
-        if header.image_size[0] * header.image_size[1] > self.max_output_pixels:
-            raise BitstreamError(f"output size {header.image_size[0]}x{header.image_size[1]} exceeds "
-                                 f"max_output_pixels={self.max_output_pixels}")
+        self._check_sizes(header, (symbols.semantic.grid, symbols.image.grid))
+        out = tuple(header.image_size) if size is None else (int(size[0]), int(size[1]))
         with torch.inference_mode(), autocast(self.device, self.dtype):
             image, labels = self.loaded.model.receiver.decompress([symbols])
             image = (image[0].permute(1, 2, 0) * 255.0).round_().to(torch.uint8).cpu().numpy()
             labels = labels[0].to(torch.uint8).cpu().numpy()
-        return DecodedFrame(_resize(image, header.image_size, labels=False),
-                            _resize(labels, header.image_size, labels=True), header)
+        return DecodedFrame(_resize(image, out, labels=False), _resize(labels, out, labels=True), header)

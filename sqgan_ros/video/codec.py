@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sqgan_ros.api import DecodedFrame, SemanticDecoder, SemanticEncoder
+from sqgan_ros.api import DEFAULT_MAX_OUTPUT_PIXELS, DecodedFrame, SemanticDecoder, SemanticEncoder
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO, model_codebooks
@@ -400,26 +400,45 @@ class VideoDecoder:
     """
 
     def __init__(self, model: LoadedModel | str | Path, device: str | torch.device = "auto",
-                 history: int = 32, precision: str = "auto") -> None:
-        self._images = SemanticDecoder(model, device, precision=precision)
+                 history: int = 32, precision: str = "auto",
+                 max_output_pixels: int = DEFAULT_MAX_OUTPUT_PIXELS) -> None:
+        self._images = SemanticDecoder(model, device, precision=precision,
+                                       max_output_pixels=max_output_pixels)
         self.loaded = self._images.loaded
         self.device = self._images.device
         self.dtype = self._images.dtype
         self.receiver = VideoReceiver(history)
         self.last_state: ReferenceState | None = None
 
-    def decode(self, data: bytes) -> DecodedFrame:
-        """Decode one frame of the stream.
+    @property
+    def max_output_pixels(self) -> int:
+        """Largest output (height * width) a header may ask for (settable)."""
+        return self._images.max_output_pixels
+
+    @max_output_pixels.setter
+    def max_output_pixels(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"max_output_pixels must be an integer >= 1, got {value!r}")
+        self._images.max_output_pixels = value
+
+    def decode(self, data: bytes, size: tuple[int, int] | None = None) -> DecodedFrame:
+        """Decode one frame of the stream (its header screened first, see ``SemanticDecoder.screen``).
+
+        Args:
+            data: the frame.
+            size: ``(H, W)`` of the output; None = the camera size the header carries.
 
         Raises:
             ReferenceMissingError: an INTER frame whose reference is not held (a
                 ``BitstreamError``; the stream recovers at the next decodable frame).
-            BitstreamError: truncated/corrupted/foreign stream, or made by another model.
+            BitstreamError: truncated/corrupted/foreign stream, made by another model, or a
+                header this model must not decode (no reference state is touched then).
         """
+        self._images.screen(data)
         header, symbols = decode_frame(data, self.loaded.priors, expected_model_id=self.loaded.id_bytes)
         state = self.receiver.accept(header, symbols)
         self.last_state = state
-        return self._images.reconstruct(header, state.to_symbols())
+        return self._images.reconstruct(header, state.to_symbols(), size)
 
     def ack(self) -> AckInfo | None:
         """The acknowledgement to send back, or None before the first decoded frame."""
