@@ -50,7 +50,7 @@ setup(
         "console_scripts": [
             "sqgan-train=sqgan_ros.training.cli:main",
             "sqgan-eval=sqgan_ros.evaluation.cli:main",
-            "sqgan-bench=sqgan_ros.evaluation.bench:main",
+            "sqgan-bench=sqgan_ros.tools.bench.cli:main",
             "sqgan-codec=sqgan_ros.codec_cli:main",
         ],
     },

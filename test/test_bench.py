@@ -1,4 +1,4 @@
-"""sqgan-bench: codec timings on a tiny model (fast); the DDS pipelines (slow, ROS)."""
+"""sqgan-bench: codec timings and the per-stage breakdown on a tiny model (fast); the DDS pipelines (slow, ROS)."""
 
 import json
 import math
@@ -6,7 +6,11 @@ import math
 import pytest
 import torch
 
-from sqgan_ros.evaluation.bench import CodecBench, bench_codec, bench_presets, format_table, main
+from sqgan_ros.codec.config import get_config
+from sqgan_ros.codec.model import SQGAN
+from sqgan_ros.codec.model_file import save_model
+from sqgan_ros.tools.bench.cli import main
+from sqgan_ros.tools.bench.codec import CodecBench, bench_codec, bench_presets, format_table
 
 
 def test_codec_bench_on_tiny_model():
@@ -40,6 +44,23 @@ def test_cli_prints_a_table_and_writes_json(tmp_path, capsys):
     assert row["name"] == "tiny" and row["encode_ms"] > 0
     assert CodecBench(**{**row, "size": tuple(row["size"])}).name == "tiny"
     assert main(["--model", str(tmp_path / "missing.safetensors")]) == 2
+
+
+def test_breakdown_table(tmp_path, capsys) -> None:
+    path = tmp_path / "tiny.safetensors"
+    save_model(path, SQGAN(get_config("tiny")))
+    threads = torch.get_num_threads()
+    try:
+        assert main(["--breakdown", "--model", str(path), "--runs", "1", "--ratios", "0.25", "1.0",
+                     "--scenes", "2"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    out = capsys.readouterr().out
+    assert "transmitter" in out and "receiver" in out and "peak RSS" in out
+    rows = [line for line in out.splitlines() if line.startswith(("0.25", "1.0"))]
+    assert len(rows) == 2
+    assert float(rows[0].split()[3]) < float(rows[1].split()[3])  # more latents, more bytes
+    assert "mean of 2 synthetic test-split scenes" in out and "nearest-codeword payload B" in out
 
 
 @pytest.mark.slow

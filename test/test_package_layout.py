@@ -77,7 +77,7 @@ def test_setup_py_entry_points_and_library_only_dependencies() -> None:
     tree = ast.parse((ROOT / "setup.py").read_text())
     strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
     for entry in ("sqgan-train=sqgan_ros.training.cli:main", "sqgan-eval=sqgan_ros.evaluation.cli:main",
-                  "sqgan-bench=sqgan_ros.evaluation.bench:main", "sqgan-codec=sqgan_ros.codec_cli:main"):
+                  "sqgan-bench=sqgan_ros.tools.bench.cli:main", "sqgan-codec=sqgan_ros.codec_cli:main"):
         assert entry in strings
     assert not any(s.startswith(("rclpy", "ros-")) for s in strings), "pip install must not need ROS"
 

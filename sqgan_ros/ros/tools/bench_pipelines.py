@@ -18,11 +18,17 @@ frame ends the warm-up (model loading); then each pipeline is measured for ``sec
 The JPEG and x264 nodes exist for this benchmark only; they are deliberately minimal (no
 parameters beyond the codec setting, newest-frame-wins like the SQ-GAN encoder).
 
-Run a node by hand: ``python -m sqgan_ros.ros.tools.bench_pipelines jpeg_encoder --ros-args ...``.
+Every pipeline (what ``sqgan-bench --ros`` runs in a child process)::
+
+    python -m sqgan_ros.ros.tools.bench_pipelines run --seconds 20 --json out.json
+
+One node by hand: ``python -m sqgan_ros.ros.tools.bench_pipelines jpeg_encoder 10 --ros-args ...``.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -30,7 +36,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -373,15 +379,39 @@ def format_pipeline_table(results: Sequence[PipelineResult]) -> str:
     return "\n".join(lines)
 
 
+def _run_main(argv: list[str]) -> int:
+    """``bench_pipelines run [--seconds S] ... [--json F]``: every pipeline, a table, optionally JSON."""
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.ros.tools.bench_pipelines run",
+                                description="SQ-GAN vs JPEG vs x264 pipelines over DDS (used by sqgan-bench --ros)")
+    p.add_argument("--seconds", type=float, default=20.0, help="measured seconds per pipeline")
+    p.add_argument("--fps", type=float, default=10.0, help="camera rate")
+    p.add_argument("--model", default="", help="model of the SQ-GAN pipeline (default: the nodes' default)")
+    p.add_argument("--pipelines", default=",".join(PIPELINES), help="pipelines to run, in order")
+    p.add_argument("--jpeg-quality", type=int, default=10, help="JPEG quality of the JPEG pipeline")
+    p.add_argument("--kbps", type=float, default=50.0, help="x264 bitrate of the x264 pipeline")
+    p.add_argument("--json", default="", help="write the results to this JSON file")
+    args = p.parse_args(argv)
+    pipes = run_pipelines(seconds=args.seconds, fps=args.fps, model=args.model, jpeg_quality=args.jpeg_quality,
+                          kbps=args.kbps, pipelines=[name for name in args.pipelines.split(",") if name])
+    print(f"ROS 2 pipelines over DDS (camera {args.fps:g} Hz, {args.seconds:g} s each, same synthetic source)")
+    print(format_pipeline_table(pipes))
+    if args.json:
+        Path(args.json).write_text(json.dumps([asdict(r) for r in pipes], indent=2, default=str))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one benchmark node: ``bench_pipelines <jpeg|x264>_<encoder|decoder> <setting> --ros-args ...``."""
+    """``bench_pipelines run ...`` (all pipelines) or one node: ``<jpeg|x264>_<encoder|decoder> <setting>``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"]:
+        return _run_main(argv[1:])
     ros_args: list[str] = []
     if "--ros-args" in argv:
         cut = argv.index("--ros-args")
         argv, ros_args = argv[:cut], argv[cut + 1:]
     if len(argv) != 2:
-        print("usage: python -m sqgan_ros.ros.tools.bench_pipelines <jpeg|x264>_<encoder|decoder> <quality|kbps> "
+        print("usage: python -m sqgan_ros.ros.tools.bench_pipelines run [--seconds S] [--json F] ...\n"
+              "       python -m sqgan_ros.ros.tools.bench_pipelines <jpeg|x264>_<encoder|decoder> <quality|kbps> "
               "[--ros-args ...]", file=sys.stderr)
         return 2
     return _node_main(argv[0], float(argv[1]), ros_args)

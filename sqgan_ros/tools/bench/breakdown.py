@@ -1,6 +1,6 @@
 """Benchmark of the codec on this machine: speed, memory and bytes per frame.
 
-Run ``python -m sqgan_ros.codec.benchmark [--model file.safetensors] [--preset small]``.
+Run ``sqgan-bench --breakdown [--model file.safetensors] [--presets small]``.
 Measures at the model's size (256x512 for ``small``), batch 1, ``torch.inference_mode``:
 
 - network time of the transmitter (both branches: encoders, SAMM, quantizers) and of the
@@ -18,7 +18,6 @@ with trained priors (random weights give nearly uniform index statistics).
 
 from __future__ import annotations
 
-import argparse
 import os
 import resource
 import statistics
@@ -38,13 +37,12 @@ from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.index_rdo import NEAREST_INDICES
 from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.model_file import LoadedModel, load_model, save_model
-from sqgan_ros.codec.precision import PRECISIONS, autocast
+from sqgan_ros.codec.precision import autocast
+from sqgan_ros.data.splits import SPLIT_SEEDS
+from sqgan_ros.data.synthetic import render_scene
 
-try:  # the first seed of the synthetic test split (scenes no model was trained on)
-    from sqgan_ros.data.splits import SPLIT_SEEDS
-    TEST_SEED = SPLIT_SEEDS["test"]
-except ImportError:  # the data package is optional for this script
-    TEST_SEED = 0
+#: The first seed of the synthetic test split (scenes no model was trained on).
+TEST_SEED = SPLIT_SEEDS["test"]
 
 
 def _median_ms(fn: Callable[[], object], runs: int, warmup: int = 3) -> tuple[float, float]:
@@ -68,13 +66,7 @@ def _load_average() -> str:
 
 
 def _test_frame(size: tuple[int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        from sqgan_ros.data.synthetic import render_scene
-        return render_scene(seed, size)
-    except ImportError:  # the data package is optional for this script
-        rng = np.random.default_rng(seed)
-        return (rng.integers(0, 256, (*size, 3), dtype=np.uint8),
-                rng.integers(0, 20, size).astype(np.uint8))
+    return render_scene(seed, size)
 
 
 def _peak_rss_mb() -> float:
@@ -121,6 +113,15 @@ def _size_table(loaded: LoadedModel, enc: SemanticEncoder, ratios: list[float],
     return lines
 
 
+def random_model(preset: str) -> LoadedModel:
+    """A random-initialised model of ``preset``, saved and loaded as a model file (seed 0)."""
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random.safetensors"
+        save_model(path, SQGAN(get_config(preset)), extra_metadata={"random_init": True})
+        return load_model(path)
+
+
 def run(loaded: LoadedModel, runs: int, ratios: list[float], precision: str = "auto",
         frames: int = 8) -> str:
     """Run the benchmark and return the printed report."""
@@ -152,34 +153,3 @@ def run(loaded: LoadedModel, runs: int, ratios: list[float], precision: str = "a
               f"peak RSS                     {_peak_rss_mb():8.1f} MB", ""]
     lines += _size_table(loaded, enc, ratios, frames)
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", type=Path, help="model file (default: random init of --preset)")
-    parser.add_argument("--preset", default="small", help="preset when no model file is given")
-    parser.add_argument("--runs", type=int, default=20, help="timed runs after warm-up")
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--ratios", type=float, nargs="+", default=[0.05, 0.25, 0.5, 1.0])
-    parser.add_argument("--frames", type=int, default=8, help="test scenes averaged in the size table")
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
-                        help="compute precision of the networks (auto: bf16 where the CPU has it)")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if args.model is not None:
-        loaded = load_model(args.model)
-    else:
-        torch.manual_seed(0)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "random.safetensors"
-            save_model(path, SQGAN(get_config(args.preset)), extra_metadata={"random_init": True})
-            loaded = load_model(path)
-    if args.frames < 1:
-        parser.error("--frames must be >= 1")
-    print(run(loaded, args.runs, args.ratios, args.precision, args.frames))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

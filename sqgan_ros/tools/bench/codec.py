@@ -1,40 +1,27 @@
-"""``sqgan-bench``: codec speed and memory per preset and device, and the ROS pipelines end to end.
+"""Codec speed and memory per preset and device (the table of ``sqgan-bench``).
 
-::
-
-    sqgan-bench                                   # small on CPU (+ paper on GPU when CUDA is present)
-    sqgan-bench --presets tiny,small,paper --frames 10 --threads 1
-    sqgan-bench --ros --ros-seconds 20            # + camera -> encoder -> decoder over DDS:
-                                                  #   SQ-GAN vs JPEG vs x264, same camera source
-
-Codec part: each (preset, device) runs in a fresh process (so peak memory is that model's
-alone): ``SemanticEncoder.encode`` and ``SemanticDecoder.decode`` of a synthetic 256x512 frame
-with its label map, after warm-up; wall ms (median), process CPU ms per frame
-(``time.process_time``; robust on a busy machine), frames/s of encode + decode in series, peak
-resident memory of the process (CPU) or ``torch.cuda.max_memory_allocated`` (GPU). The bundled
-segmenter that the ROS encoder runs first is timed separately. Presets are random-initialised
-(speed does not depend on the weights); ``--model`` adds that file. The paper preset on CPU is
-run only when its first encode takes less than ``--paper-cpu-limit-s``; otherwise it is skipped
-with the measured reason.
-
-ROS part (``--ros``, needs rclpy + built messages): ``bench_pipelines.run_pipelines``.
+Each (preset, device) runs in a fresh process (so peak memory is that model's alone):
+``SemanticEncoder.encode`` and ``SemanticDecoder.decode`` of a synthetic 256x512 frame with its
+label map, after warm-up; wall ms (median), process CPU ms per frame (``time.process_time``;
+robust on a busy machine), frames/s of encode + decode in series, peak resident memory of the
+process (CPU) or ``torch.cuda.max_memory_allocated`` (GPU). The bundled segmenter that the ROS
+encoder runs first is timed separately. Presets are random-initialised (speed does not depend on
+the weights). The paper preset on CPU is run only when its first encode takes less than
+``cpu_limit_s``; otherwise it is skipped with the measured reason.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import multiprocessing as mp
 import resource
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CodecBench", "bench_codec", "bench_presets", "format_table", "main"]
+__all__ = ["CodecBench", "bench_codec", "bench_presets", "format_table"]
 
 
 @dataclass(frozen=True)
@@ -246,69 +233,3 @@ def format_table(results: Sequence[CodecBench]) -> str:
                      f"{r.encode_cpu_ms:>8.1f} {r.decode_cpu_ms:>8.1f} {r.segment_ms:>7.1f} {r.fps:>6.2f} "
                      f"{r.peak_mb:>8.0f} {r.bytes_per_frame:>7.0f}")
     return "\n".join(lines)
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sqgan-bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--presets", default="", help="comma-separated presets (default: small, + paper with CUDA)")
-    p.add_argument("--model", default="", help="also benchmark this model file")
-    p.add_argument("--devices", default="", help="cpu,cuda (default: cpu, + cuda when available)")
-    p.add_argument("--frames", type=int, default=5, help="timed frames per measurement")
-    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default; 1 = robust on busy machines)")
-    p.add_argument("--keep-ratio", type=float, default=0.25)
-    p.add_argument("--paper-cpu-limit-s", type=float, default=5.0,
-                   help="run the paper preset on the CPU only if one encode takes less than this")
-    p.add_argument("--no-isolate", action="store_true", help="measure in this process (peak memory is shared)")
-    p.add_argument("--ros", action="store_true", help="also run the DDS pipelines (SQ-GAN, JPEG, x264)")
-    p.add_argument("--ros-seconds", type=float, default=20.0, help="measured seconds per pipeline")
-    p.add_argument("--ros-fps", type=float, default=10.0, help="camera rate of the pipelines")
-    p.add_argument("--ros-model", default="", help="model for the SQ-GAN pipeline (default: --model / bundled)")
-    p.add_argument("--ros-pipelines", default="sqgan,jpeg,x264", help="pipelines to run, in order")
-    p.add_argument("--ros-jpeg-quality", type=int, default=10, help="JPEG quality of the JPEG pipeline")
-    p.add_argument("--ros-kbps", type=float, default=50.0, help="x264 bitrate of the x264 pipeline")
-    p.add_argument("--json", default="", help="write all results to this JSON file")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``sqgan-bench``; returns the exit status."""
-    import torch
-
-    args = _parser().parse_args(argv)
-    cuda = torch.cuda.is_available()
-    devices = [d for d in args.devices.split(",") if d] or (["cpu", "cuda"] if cuda else ["cpu"])
-    specs = [s for s in args.presets.split(",") if s] or (["small", "paper"] if cuda else ["small"])
-    if args.model:
-        if not Path(args.model).is_file():
-            print(f"sqgan-bench: error: model file not found: {args.model}", file=sys.stderr)
-            return 2
-        specs.append(args.model)
-    notes = []
-    if not cuda:
-        notes.append("no CUDA device: GPU rows not measured")
-    results = bench_presets(specs, devices, frames=args.frames, threads=args.threads, keep_ratio=args.keep_ratio,
-                            paper_cpu_limit_s=args.paper_cpu_limit_s, isolate=not args.no_isolate)
-    print(f"codec (camera frame 256x512, keep ratio {args.keep_ratio:g}, {args.frames} frames; "
-          "ms = median wall, cpu = process CPU ms per frame)")
-    print(format_table(results))
-    for n in notes:
-        print(f"note: {n}")
-    report: dict[str, Any] = {"codec": [asdict(r) for r in results], "notes": notes}
-    if args.ros:
-        from sqgan_ros.ros.tools.bench_pipelines import format_pipeline_table, run_pipelines
-
-        model = args.ros_model or args.model
-        pipes = run_pipelines(seconds=args.ros_seconds, fps=args.ros_fps, model=model,
-                              jpeg_quality=args.ros_jpeg_quality, kbps=args.ros_kbps,
-                              pipelines=[p for p in args.ros_pipelines.split(",") if p])
-        print()
-        print(f"ROS 2 pipelines over DDS (camera {args.ros_fps:g} Hz, {args.ros_seconds:g} s each, same synthetic source)")
-        print(format_pipeline_table(pipes))
-        report["ros"] = [asdict(p) for p in pipes]
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
