@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sqgan_ros.segmentation import DEFAULT_MODEL_PATH, BundledSegmenter
-from sqgan_ros.segmentation.train import VAL_SEED_OFFSET, evaluate
+from sqgan_ros.training.segmenter import VAL_SEED_OFFSET, evaluate
 
 #: Below the 52.3 % measured on 100 val frames (README.md): 30 frames vary by several points
 #: (the rare classes - train, bus, rider - appear in only a few frames).

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from sqgan_ros.labels import CLASS_INDEX, NUM_CLASSES, PALETTE, UNLABELLED
-from sqgan_ros.segmentation import BundledSegmenter, train
+from sqgan_ros.segmentation import BundledSegmenter
+from sqgan_ros.training import segmenter as train
 
 
 def test_class_weights_favour_rare_and_key_classes() -> None:

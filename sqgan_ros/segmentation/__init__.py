@@ -2,7 +2,8 @@
 
 Choices (``make_segmenter(spec)``): the bundled real-time network, a user's TorchScript or ONNX
 model with a class mapping, or none; labels from a ROS topic go through ``ExternalLabels``.
-Training of the bundled network: ``python -m sqgan_ros.segmentation.train`` (see README.md).
+Training of the bundled network (a tool, not imported here): ``python -m sqgan_ros.training.segmenter``
+(see README.md).
 """
 
 from sqgan_ros.segmentation.base import ExternalLabels, NullSegmenter, Segmenter, check_image, resize_labels

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m sqgan_ros.segmentation.train --out models/segmenter.safetensors --minutes 20
+    python -m sqgan_ros.training.segmenter --out models/segmenter.safetensors --minutes 20
 
 Data flow::
 
@@ -222,7 +222,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options of the trainer."""
-    p = argparse.ArgumentParser(prog="python -m sqgan_ros.segmentation.train", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.training.segmenter", description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, required=True,
                    help="output .safetensors file (with --eval-only: the model to evaluate)")
     p.add_argument("--init", type=Path, default=None,
@@ -321,7 +321,7 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
     log(f"final val mIoU over {len(val_x)} frames: {100 * miou:.2f} % after {step} steps")
     print(format_iou_table(per_class, miou), flush=True)
     info = {
-        "command": "python -m sqgan_ros.segmentation.train " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m sqgan_ros.training.segmenter " + " ".join(argv if argv is not None else sys.argv[1:]),
         "train_seconds": round(train_seconds, 1),
         "steps": step,
         "pool_frames": int(len(pool_x)),
