@@ -15,8 +15,8 @@ from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.model import SQGAN
 from sqgan_ros.codec.model_file import load_model, save_model
 from sqgan_ros.video import ReferenceMissingError, VideoConfig, VideoDecoder, VideoEncoder
-from sqgan_ros.video.evaluate import equal_quality_saving
-from sqgan_ros.video.evaluate import main as evaluate_main
+from sqgan_ros.evaluation.video import equal_quality_saving
+from sqgan_ros.evaluation.video import main as evaluate_main
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_evaluate_cli_on_a_tiny_model(model_path: Path, tmp_path: Path) -> None:
 
 
 def test_evaluate_cli_class_weights_are_parsed_checked_and_recorded(model_path: Path, tmp_path: Path) -> None:
-    from sqgan_ros.video.evaluate import _class_weights
+    from sqgan_ros.evaluation.video import _class_weights
 
     weights = _class_weights("person=4, car=2")
     assert weights["person"] == 4.0 and weights["car"] == 2.0 and weights["road"] == 1.0

@@ -18,6 +18,7 @@ from ffmpeg and is counted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ from sqgan_ros.evaluation.baselines import (
 
 __all__ = [
     "VIDEO_CODECS", "VideoSettings", "EncodedVideo", "DecodedVideo", "encode_video", "decode_video",
-    "split_access_units", "drop_frames", "simulate_frame_loss", "hold_last_frame",
+    "split_access_units", "drop_frames", "simulate_frame_loss", "hold_last_frame", "VideoRun", "run_video_baseline",
 ]
 
 #: Video codec name -> (ffmpeg encoder, raw Annex-B format).
@@ -319,24 +320,66 @@ def simulate_frame_loss(video: EncodedVideo, drop_rate: float, seed: int = 0,
     return decode_video(video, mask)
 
 
-def hold_last_frame(decoded: DecodedVideo, fill: np.ndarray | None = None) -> list[np.ndarray]:
+def hold_last_frame(decoded: DecodedVideo | Sequence[np.ndarray | None],
+                    fill: np.ndarray | None = None) -> list[np.ndarray]:
     """What a viewer shows: each missing frame replaced by the last shown one.
 
     Args:
-        decoded: receiver output.
+        decoded: receiver output, or one decoded frame (None: nothing decoded) per input frame.
         fill: shown before anything was decoded (default: black of the decoded size).
 
     Raises:
         ValueError: nothing was decoded and no ``fill`` was given.
     """
+    frames = decoded.frames if isinstance(decoded, DecodedVideo) else list(decoded)
     shown, last = [], fill
     if last is None:
-        first = next((f for f in decoded.frames if f is not None), None)
+        first = next((f for f in frames if f is not None), None)
         if first is None:
             raise ValueError("no frame was decoded; pass fill=")
         last = np.zeros_like(first)
-    for frame in decoded.frames:
+    for frame in frames:
         if frame is not None:
             last = frame
         shown.append(last)
     return shown
+
+
+@dataclass(frozen=True)
+class VideoRun:
+    """One sequence through a video baseline, as the viewer saw it.
+
+    Attributes:
+        frame_bytes: bytes of each frame's access unit (sent, whether received or not).
+        shown: one frame per input frame (missing ones hold the last shown, black before any).
+        decoded: bool per input frame: the decoder produced it.
+        encode_s: seconds spent encoding.
+        decode_s: seconds spent decoding.
+    """
+
+    frame_bytes: list[int]
+    shown: list[np.ndarray]
+    decoded: list[bool]
+    encode_s: float
+    decode_s: float
+
+
+def run_video_baseline(frames: Sequence[np.ndarray], settings: VideoSettings,
+                       received: Sequence[bool] | np.ndarray | None = None) -> VideoRun:
+    """Encode ``frames``, drop the frames ``received`` marks False, decode and hold the last frame.
+
+    The one video-baseline run of the evaluation (the sweep's x264/x265 points and the video
+    evaluator's lossy runs).
+
+    Args:
+        frames: uint8 RGB frames of one sequence.
+        settings: codec and rate.
+        received: bool per frame (None: every frame arrives).
+    """
+    t0 = time.perf_counter()
+    video = encode_video(frames, settings)
+    t1 = time.perf_counter()
+    decoded = decode_video(video, received)
+    t2 = time.perf_counter()
+    return VideoRun(list(video.frame_bytes), hold_last_frame(decoded, fill=np.zeros_like(frames[0])),
+                    [f is not None for f in decoded.frames], t1 - t0, t2 - t1)

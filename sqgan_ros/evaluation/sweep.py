@@ -671,7 +671,7 @@ def video_codec_points(evalset: EvalSet, codec_name: str, kbps: Sequence[float],
         gop: keyframe interval.
         preset: encoder preset.
     """
-    from sqgan_ros.evaluation.baselines_video import VideoSettings, decode_video, encode_video, hold_last_frame
+    from sqgan_ros.evaluation.baselines_video import VideoSettings, run_video_baseline
 
     points = []
     for rate in kbps:
@@ -679,15 +679,11 @@ def video_codec_points(evalset: EvalSet, codec_name: str, kbps: Sequence[float],
         p = Point(codec_name, "video", f"kbps={rate:g}", [], [])
         t_enc = t_dec = 0.0
         for clip in evalset.clips:
-            frames = [evalset.images[i] for i in clip]
-            t0 = time.perf_counter()
-            video = encode_video(frames, settings)
-            t1 = time.perf_counter()
-            decoded = decode_video(video)
-            t_dec += time.perf_counter() - t1
-            t_enc += t1 - t0
-            p.frame_bytes.extend(video.frame_bytes)
-            p.recon.extend(hold_last_frame(decoded))
+            run = run_video_baseline([evalset.images[i] for i in clip], settings)
+            t_enc += run.encode_s
+            t_dec += run.decode_s
+            p.frame_bytes.extend(run.frame_bytes)
+            p.recon.extend(run.shown)
         p.encode_ms, p.decode_ms = 1000.0 * t_enc / len(evalset), 1000.0 * t_dec / len(evalset)
         points.append(p)
     return points

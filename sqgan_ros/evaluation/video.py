@@ -1,8 +1,8 @@
-r"""Evaluate SQ-GAN video coding: intra-only vs INTER frames (with and without feedback) vs x265.
+r"""The video evaluator: SQ-GAN intra-only vs INTER frames (with and without feedback) vs x264/x265.
 
 ::
 
-    python -m sqgan_ros.video.evaluate --model models/default.safetensors \
+    python -m sqgan_ros.evaluation.video --model models/default.safetensors \
         --sources vtest,street --frames 200 --keep 0.05,0.1,0.2,0.4 --loss 0,0.2 \
         --x265-kbps 10,34 --out runs/video_eval.json
 
@@ -42,6 +42,7 @@ import numpy as np
 from sqgan_ros.api import SemanticDecoder, SemanticEncoder
 from sqgan_ros.bitstream import BitstreamError, FrameType
 from sqgan_ros.codec.model_file import LoadedModel, load_model
+from sqgan_ros.evaluation.baselines_video import VideoSettings, drop_frames, hold_last_frame, run_video_baseline
 from sqgan_ros.evaluation.metrics import class_mask, confusion_matrix, masked_psnr, miou_from_confusion, psnr
 from sqgan_ros.video.codec import VideoDecoder, VideoEncoder
 from sqgan_ros.video.policy import VideoConfig
@@ -151,14 +152,6 @@ def load_street(size: tuple[int, int], frames: int, seed: int = 7,
 
 
 # ------------------------------------------------------------------------------ runs
-def _hold(frames: list[np.ndarray | None], like: np.ndarray) -> list[np.ndarray]:
-    shown, last = [], np.zeros_like(like)
-    for frame in frames:
-        last = frame if frame is not None else last
-        shown.append(last)
-    return shown
-
-
 def run_intra(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.ndarray | None],
               keep: float, received: np.ndarray, source: str = "",
               class_weights: dict[str, float] | None = None) -> tuple[RunResult, list[np.ndarray]]:
@@ -171,7 +164,7 @@ def run_intra(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.nda
         out.append(dec.decode(data).image if received[t] else None)
     result = RunResult("intra", source, keep, float(1 - received.mean()), bits, ["I"] * len(bits),
                        [o is not None for o in out])
-    return result, _hold(out, images[0])
+    return result, hold_last_frame(out, fill=np.zeros_like(images[0]))
 
 
 def run_video(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.ndarray | None],
@@ -208,19 +201,16 @@ def run_video(loaded: LoadedModel, images: list[np.ndarray], labels: list[np.nda
         out.append(frame)
     result = RunResult(name, source, keep, float(1 - received.mean()), bits, types,
                        [o is not None for o in out])
-    return result, _hold(out, images[0])
+    return result, hold_last_frame(out, fill=np.zeros_like(images[0]))
 
 
 def run_x265(images: list[np.ndarray], kbps: float, received: np.ndarray,
              source: str = "", codec: str = "x265") -> tuple[RunResult, list[np.ndarray]]:
     """x265 or x264 (veryfast, zerolatency, GOP 20, no B-frames) at ``kbps``, with the same losses."""
-    from sqgan_ros.evaluation.baselines_video import VideoSettings, decode_video, encode_video
-    video = encode_video(images, VideoSettings(codec=codec, kbps=kbps, fps=10.0, gop=20))
-    frames = decode_video(video, received).frames
-    result = RunResult(codec, source, kbps, float(1 - received.mean()),
-                       [8 * b for b in video.frame_bytes], ["-"] * len(images),
-                       [f is not None for f in frames])
-    return result, _hold(frames, images[0])
+    run = run_video_baseline(images, VideoSettings(codec=codec, kbps=kbps, fps=10.0, gop=20), received)
+    result = RunResult(codec, source, kbps, float(1 - received.mean()), [8 * b for b in run.frame_bytes],
+                       ["-"] * len(images), run.decoded)
+    return result, run.shown
 
 
 def _measure(result: RunResult, images: list[np.ndarray], shown: list[np.ndarray], lpips,
@@ -275,7 +265,7 @@ def _size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    p = argparse.ArgumentParser(prog="python -m sqgan_ros.video.evaluate", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m sqgan_ros.evaluation.video", description=__doc__.split("\n")[0])
     p.add_argument("--model", required=True, help="model file (.safetensors)")
     p.add_argument("--sources", default="vtest,street", help="comma list of vtest, street")
     p.add_argument("--frames", type=int, default=200, help="frames per source")
@@ -330,7 +320,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.lpips != "none":
         from sqgan_ros.evaluation.metrics import LPIPSMetric
         lpips = LPIPSMetric(args.lpips)
-    from sqgan_ros.evaluation.baselines_video import drop_frames
     fps = 10.0
     results: list[RunResult] = []
     start = time.process_time()
