@@ -12,13 +12,13 @@ from sqgan_ros.evaluation.report import read_points_csv
 from sqgan_ros.evaluation.sweep import (
     COLUMNS,
     ConfigError,
-    _cdr_overhead,
     build_sets,
     config_from_dict,
     kbps_at,
     load_config,
-    semantic_frame_overhead,
 )
+from sqgan_ros.ros.message_size import cdr_overhead as _cdr_overhead
+from sqgan_ros.ros.message_size import semantic_frame_overhead
 
 REPO = Path(__file__).resolve().parent.parent
 CI_CONFIG = REPO / "config" / "eval" / "ci.yaml"

@@ -38,6 +38,7 @@ import numpy as np
 import yaml
 
 from sqgan_ros.labels import IMPORTANT_CLASSES
+from sqgan_ros.ros.message_size import semantic_frame_overhead
 
 __all__ = [
     "ConfigError", "SetConfig", "SQGANConfig", "VideoConfig", "MetricsConfig", "EvalConfig", "load_config",
@@ -457,63 +458,6 @@ def kbps_at(bpp: float, size: tuple[int, int], fps: float) -> float:
         fps: frames per second.
     """
     return bpp * size[0] * size[1] * fps / 1000.0
-
-
-# CDR layout of sqgan_ros/msg/SemanticFrame.msg after the 4-byte encapsulation header:
-# header (int32 sec, uint32 nanosec, string frame_id), string model_id, 4x uint16, 2x float32,
-# uint8 frame_type, uint32 frame_id, uint8[] payload. Alignment is relative to the data start.
-def _cdr_overhead(payload_len: int, header_frame_id: str, model_id: str) -> int:
-    pos = 0
-
-    def align(n: int) -> None:
-        nonlocal pos
-        pos += (-pos) % n
-
-    def string(s: str) -> None:
-        nonlocal pos
-        align(4)
-        pos += 4 + len(s.encode("utf-8")) + 1
-
-    align(4)
-    pos += 8                 # stamp
-    string(header_frame_id)
-    string(model_id)
-    align(2)
-    pos += 8                 # image_height, image_width, model_height, model_width
-    align(4)
-    pos += 8                 # semantic_keep_ratio, image_keep_ratio
-    pos += 1                 # frame_type
-    align(4)
-    pos += 4                 # frame_id
-    align(4)
-    pos += 4 + payload_len   # sequence length + bytes
-    return 4 + pos - payload_len
-
-
-def semantic_frame_overhead(payload: bytes, header_frame_id: str = "camera",
-                            model_id: str = "0" * 16) -> tuple[int, str]:
-    """Bytes a serialised ``sqgan_ros/SemanticFrame`` adds to ``payload``.
-
-    Args:
-        payload: the SQ-GAN frame.
-        header_frame_id: the camera frame's ``header.frame_id`` (its length counts).
-        model_id: short model id string (16 hex characters).
-
-    Returns:
-        ``(overhead bytes, method)``: method ``"rclpy serialize_message"`` when the built message
-        and rclpy are importable, else ``"CDR layout (computed)"``.
-    """
-    try:
-        from rclpy.serialization import serialize_message
-
-        from sqgan_ros.msg import SemanticFrame
-    except ImportError:
-        return _cdr_overhead(len(payload), header_frame_id, model_id), "CDR layout (computed)"
-    msg = SemanticFrame()
-    msg.header.frame_id = header_frame_id
-    msg.model_id = model_id
-    msg.payload = bytes(payload)
-    return len(serialize_message(msg)) - len(payload), "rclpy serialize_message"
 
 
 def _to_tensor(image: np.ndarray, device: Any) -> Any:
