@@ -20,7 +20,6 @@ import pytest
 from sqgan_ros.tools.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[1]
-LAUNCH_FILE = REPO / "launch" / "teleop.launch.py"
 
 _missing = [m for m in ("launch", "launch_ros") if importlib.util.find_spec(m) is None]
 needs_launch = pytest.mark.skipif(
@@ -28,35 +27,122 @@ needs_launch = pytest.mark.skipif(
                            "the no-launch runner is tested in test_teleop_pipeline.py")
 
 
-def test_launch_file_is_valid_python_and_documents_its_arguments() -> None:
-    # Runs everywhere: the file compiles and names every argument the runner offers.
-    source = LAUNCH_FILE.read_text()
-    compile(source, str(LAUNCH_FILE), "exec")
-    for arg in ("source", "camera_topic", "model", "device", "target_kbps", "video", "rviz", "robot_ns",
-                "operator_ns", "params_file"):
-        assert f'"{arg}"' in source, arg
+LAUNCH_FILES = {side: REPO / "launch" / f"{side}.launch.py" for side in ("robot", "operator", "teleop")}
+
+
+def test_launch_files_compile_and_share_one_argument_table() -> None:
+    # Runs everywhere: the files compile; robot and operator build from launch_support, teleop
+    # declares the whole table and includes both.
+    for side, path in LAUNCH_FILES.items():
+        source = path.read_text()
+        compile(source, str(path), "exec")
+        assert "sqgan_ros.ros.launch_support" in source, side
+    teleop = LAUNCH_FILES["teleop"].read_text()
+    assert '"robot", "operator"' in teleop and "IncludeLaunchDescription" in teleop
+
+
+def test_argument_table_gives_both_sides_what_must_agree() -> None:
+    from sqgan_ros.ros.launch_support import ARGUMENTS, SIDES
+
+    for name in ("robot_ns", "operator_ns", "model", "params_file"):
+        assert set(ARGUMENTS[name].sides) == set(SIDES), name
+    for name in ("source", "camera_topic", "target_kbps", "video", "class_weights"):
+        assert ARGUMENTS[name].sides == ("robot",), name
+    assert ARGUMENTS["rviz"].sides == ("operator",)
+
+
+def test_side_plans_split_the_runner_plan_without_loss() -> None:
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan
+    from sqgan_ros.ros.launch_support import ARGUMENTS, graph_options, side_plan
+
+    values = {name: arg.default for name, arg in ARGUMENTS.items()}
+    values.update(robot_ns="bot7", operator_ns="desk", target_kbps="24", video="true")
+    opts = graph_options(values.__getitem__)
+    robot, operator = side_plan(opts, "robot"), side_plan(opts, "operator")
+    assert [p.name for p in robot] == ["camera_source", "sqgan_encoder"]
+    assert [p.name for p in operator] == ["sqgan_decoder"]
+    assert robot + operator == graph_plan(opts)
+    assert operator[0].overrides["frame_topic"] == "/bot7/sqgan/frame"  # agrees with the robot side
+    assert robot[1].overrides["target_kbps"] == 24.0 and robot[1].overrides["video"] is True
+    assert opts == GraphOptions(robot_ns="bot7", operator_ns="desk", target_kbps=24.0, video=True)
+    with pytest.raises(ValueError, match="not a number"):
+        graph_options({**values, "fps": "fast"}.__getitem__)
+    with pytest.raises(ValueError, match="expected true or false"):
+        graph_options({**values, "video": "maybe"}.__getitem__)
+
+
+def _rviz_topics(path: Path) -> list[tuple[str, str]]:
+    import yaml
+
+    def walk(node):
+        if isinstance(node, dict):
+            topic = node.get("Topic")
+            if isinstance(topic, dict) and "Value" in topic:
+                yield topic["Value"], topic.get("Reliability Policy", "")
+            for value in node.values():
+                yield from walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from walk(value)
+
+    return list(walk(yaml.safe_load(path.read_text())))
+
+
+def test_operator_rviz_shows_only_what_crossed_the_link() -> None:
+    """config/operator.rviz subscribes to no robot-side topic, with the decoder's QoS."""
+    import yaml
+
+    from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, resolve_topic
+
+    topics = _rviz_topics(REPO / "config" / "operator.rviz")
+    assert topics, "no displays"
+    decoder = [p for p in graph_plan(GraphOptions()) if p.name == "sqgan_decoder"][0]
+    params = yaml.safe_load((REPO / "config" / "teleop.yaml").read_text())
+    dec_params = next(v["ros__parameters"] for k, v in params.items() if k.endswith("sqgan_decoder"))
+    published = {resolve_topic(decoder.namespace, dec_params[k]) for k in ("image_topic", "semantic_topic")}
+    for topic, reliability in topics:
+        assert topic.startswith(decoder.namespace + "/"), f"{topic} is not an operator-side topic"
+        assert topic in published, topic
+        assert reliability == "Reliable", topic  # the decoder publishes reliable (qos.reliable)
+    rviz = yaml.safe_load((REPO / "config" / "operator.rviz").read_text())
+    assert rviz["Visualization Manager"]["Global Options"]["Fixed Frame"] == "sqgan_view"
+    assert "sqgan_view" in (REPO / "sqgan_ros" / "ros" / "launch_support.py").read_text()
+    robot = _rviz_topics(REPO / "config" / "robot.rviz")
+    assert ("/robot/camera/image_raw", "Best Effort") in robot
 
 
 @needs_launch
-def test_launch_description_arguments_and_nodes() -> None:
-    from launch import LaunchContext, LaunchDescription
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+def test_launch_descriptions_declare_their_sides_arguments() -> None:
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument
 
-    spec = importlib.util.spec_from_file_location("teleop_launch", LAUNCH_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    ld: LaunchDescription = module.generate_launch_description()
-    declared = {a.name for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
-    assert {"source", "model", "device", "target_kbps", "rviz", "robot_ns", "operator_ns"} <= declared
+    from sqgan_ros.ros.launch_support import ARGUMENTS
+
+    for side, path in LAUNCH_FILES.items():
+        spec = importlib.util.spec_from_file_location(f"{side}_launch", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        ld: LaunchDescription = module.generate_launch_description()
+        declared = {a.name for a in ld.entities if isinstance(a, DeclareLaunchArgument)}
+        expected = {n for n, a in ARGUMENTS.items() if side == "teleop" or side in a.sides}
+        assert declared == expected, side
+
+
+@needs_launch
+def test_operator_side_without_rviz2_logs_and_starts_the_decoder(monkeypatch) -> None:
+    from launch import LaunchContext
+    from launch.actions import LogInfo
+
+    from sqgan_ros.ros import launch_support
+
+    monkeypatch.setattr(launch_support, "ros_package_installed", lambda name: False)
     context = LaunchContext()
-    context.launch_configurations.update(
-        {a.name: a.default_value[0].text if a.default_value else "" for a in ld.entities
-         if isinstance(a, DeclareLaunchArgument)})
-    context.launch_configurations["rviz"] = "false"
-    opaque = [a for a in ld.entities if isinstance(a, OpaqueFunction)][0]
-    nodes = opaque.execute(context)
-    names = sorted(n.node_name.split("/")[-1] if hasattr(n, "node_name") else "" for n in nodes)
-    assert len(nodes) == 3, names
+    context.launch_configurations.update({n: a.default for n, a in launch_support.ARGUMENTS.items()})
+    actions = launch_support._side_actions(context, "operator")
+    assert sum(isinstance(a, LogInfo) for a in actions) == 1
+    assert len(actions) == 2  # the decoder and the log line, no rviz2
+    robot = launch_support._side_actions(context, "robot")
+    assert len(robot) == 2  # camera_source and encoder
 
 
 @needs_launch
