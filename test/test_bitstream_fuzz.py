@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from sqgan_ros.bitstream import BitstreamError, Coding, EntropyPriors, FrameHeader, decode_frame, encode_frame, peek_header
 from sqgan_ros.bitstream.header import StreamLayout, write_header
 from sqgan_ros.bitstream.index_context import NUM_GROUPS
+from sqgan_ros.codec.prior_fitting import fit_priors
 
 PRIORS = EntropyPriors.uniform(CODEBOOKS)
 RNG = np.random.default_rng(0)
 #: Learned priors with index context tables (sequential, per-symbol decoding of the indices).
-PRIORS_CTX = EntropyPriors.from_statistics(
+PRIORS_CTX = fit_priors(
     [frame(RNG) for _ in range(40)], CODEBOOKS,
     {name: np.arange(size) % NUM_GROUPS for name, size in CODEBOOKS.items()})
 STREAMS = {coding: encode_frame(FrameHeader(MODEL_ID, (480, 640), (256, 512), frame_id=9,

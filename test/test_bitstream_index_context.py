@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqgan_ros.bitstream import BitstreamError, BranchSymbols, EntropyPriors, FrameHeader, FrameSymbols, decode_frame, encode_frame
-from sqgan_ros.bitstream.index_context import NUM_GROUPS, NUM_INDEX_CONTEXTS, codebook_groups, context_of, index_contexts
+from sqgan_ros.bitstream.index_context import NUM_GROUPS, NUM_INDEX_CONTEXTS, context_of, index_contexts
 from sqgan_ros.bitstream.priors import BranchPriors
+from sqgan_ros.codec.prior_fitting import codebook_groups, fit_priors
 
 K = 64
 SIZES = {"semantic": K, "image": K}
@@ -44,7 +45,7 @@ def _frames(seed: int, count: int, grid=(8, 16), k=(40, 60)) -> list[FrameSymbol
 
 @pytest.fixture(scope="module")
 def priors() -> EntropyPriors:
-    return EntropyPriors.from_statistics(_frames(0, 120), SIZES, {"semantic": GROUPS, "image": GROUPS})
+    return fit_priors(_frames(0, 120), SIZES, {"semantic": GROUPS, "image": GROUPS})
 
 
 @settings(max_examples=200, deadline=None)
@@ -87,7 +88,7 @@ def test_round_trip_is_lossless_under_context_priors(priors, seed: int, h: int, 
 
 
 def test_contexts_cost_fewer_bits_than_the_static_model_on_correlated_indices(priors) -> None:
-    static = EntropyPriors.from_statistics(_frames(0, 120), SIZES)
+    static = fit_priors(_frames(0, 120), SIZES)
     header = FrameHeader(MODEL_ID, (128, 256), (128, 256))
     test = _frames(7, 30)
     with_ctx = sum(len(encode_frame(header, f, priors)) for f in test)

@@ -11,6 +11,7 @@ from bitstream_helpers import CODEBOOKS, MODEL_ID, clustered_branch, random_bran
 
 from sqgan_ros.bitstream import BranchPriors, Coding, EntropyPriors, FrameHeader, FrameSymbols, decode_frame, encode_frame, fixed_length_bits
 from sqgan_ros.bitstream.positions import ODDS_ONE
+from sqgan_ros.codec.prior_fitting import fit_priors
 
 GRID = (16, 32)
 HEADER = FrameHeader(MODEL_ID, (480, 640), (256, 512), frame_id=1)
@@ -26,7 +27,7 @@ def _frames(seed: int, count: int, skew: float, grid: tuple[int, int] = GRID) ->
 
 @pytest.fixture(scope="module")
 def trained() -> EntropyPriors:
-    return EntropyPriors.from_statistics(_frames(0, 150, skew=1.1), CODEBOOKS)
+    return fit_priors(_frames(0, 150, skew=1.1), CODEBOOKS)
 
 
 def _mean_bytes(frames: list[FrameSymbols], priors: EntropyPriors) -> float:
@@ -108,13 +109,13 @@ def test_from_statistics_learns_context_odds(trained: EntropyPriors) -> None:
 def test_from_statistics_validation() -> None:
     frames = _frames(6, 2, skew=0.0)
     with pytest.raises(ValueError, match="outside its codebook"):
-        EntropyPriors.from_statistics(frames, {"semantic": 1024, "image": 16})
+        fit_priors(frames, {"semantic": 1024, "image": 16})
     with pytest.raises(ValueError, match="exactly the keys"):
-        EntropyPriors.from_statistics(frames, {"image": 1024})
+        fit_priors(frames, {"image": 1024})
     with pytest.raises(ValueError):
         EntropyPriors.uniform({"semantic": 0, "image": 1024})
     with pytest.raises(TypeError):
-        EntropyPriors.from_statistics([1, 2], CODEBOOKS)  # type: ignore[list-item]
+        fit_priors([1, 2], CODEBOOKS)  # type: ignore[list-item]
     with pytest.raises(TypeError):
         EntropyPriors.uniform([("semantic", 4)])  # type: ignore[arg-type]
 

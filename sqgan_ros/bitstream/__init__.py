@@ -5,12 +5,12 @@ Public API (see ``docs/CONTRACTS.md``)::
     encode_frame(header, symbols, priors) -> bytes
     decode_frame(data, priors, expected_model_id=None) -> (FrameHeader, FrameSymbols)
     peek_header(data) -> FrameHeader
-    EntropyPriors.uniform(codebook_sizes) / .from_statistics(symbols, codebook_sizes, code_groups)
+    EntropyPriors.uniform(codebook_sizes) / .from_dict(...)   (fitting: sqgan_ros.codec.prior_fitting)
     fixed_length_bits(symbols, codebook_sizes) -> int   (the paper's count)
     StreamWriter(path, fps).write(frame) / StreamReader(path) -> fps, frames   (.sqgs files)
 
-Run ``EntropyPriors.from_statistics`` on the training set's symbols after training and save
-the priors with the model. This package never imports torch or rclpy.
+Fit the priors on the training set's symbols after training
+(``sqgan_ros.codec.prior_fitting.fit_priors``) and save them with the model. This package never imports torch or rclpy.
 """
 
 from sqgan_ros.bitstream.errors import BitstreamError

@@ -9,7 +9,7 @@ range-coder call. Each cell is a binary event with probability::
     ctx = left + 2 * up + 4 * up_left     (neighbours already coded; outside the grid = 0)
 
 ``R`` (fixed point, ``ODDS_ONE`` = 1.0) is learned from training masks
-(:meth:`EntropyPriors.from_statistics`); ``R = 1`` everywhere gives the enumerative model
+(:func:`sqgan_ros.codec.prior_fitting.fit_priors`); ``R = 1`` everywhere gives the enumerative model
 (cost close to ``log2 C(N, k)``), used by :meth:`EntropyPriors.uniform`. Coding stops as soon
 as the remaining cells are determined (``remaining_k`` is 0 or equals ``remaining_cells``),
 so k = 0 and k = N cost no position bits. The probabilities use integer tables and one

@@ -1,7 +1,8 @@
 """Entropy priors: frozen probability tables stored with the model.
 
-Run :meth:`EntropyPriors.from_statistics` on the symbols of the training set after training
-(the counterpart of CompressAI's ``update()``) and save the result with the model; the
+Fit them with :func:`sqgan_ros.codec.prior_fitting.fit_priors` on the symbols of the training set
+after training (the counterpart of CompressAI's ``update()``; the fitting is not part of the wire
+format) and save the result with the model; the
 encode and decode functions take the priors as a required argument, so nothing can be coded
 without them. :meth:`EntropyPriors.uniform` gives tables for an untrained model.
 
@@ -21,8 +22,7 @@ Per branch the priors hold:
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,23 +31,16 @@ import numpy as np
 
 from sqgan_ros.bitstream import positions as pos
 from sqgan_ros.bitstream.index_context import INDEX_CONTEXT_MODEL_NAME, NUM_GROUPS, NUM_INDEX_CONTEXTS, index_contexts
-from sqgan_ros.bitstream.symbols import BRANCHES, FrameSymbols
+from sqgan_ros.bitstream.symbols import BRANCHES
 
 PRIORS_FORMAT: str = "sqgan_ros.entropy_priors"
 PRIORS_VERSION: int = 2
 #: Versions this code reads (1: no index contexts).
 READABLE_VERSIONS: tuple[int, ...] = (1, 2)
-#: Pseudo-count pulling each context's index distribution towards the unconditional one.
-CONTEXT_PSEUDO_COUNT: float = 400.0
-_CONTEXT_TOTAL = 1 << 20  # each context's smoothed distribution is stored as counts summing to ~this
 #: Largest codebook the format accepts.
 MAX_CODEBOOK_SIZE: int = 1 << 16
-_MAX_COUNT: int = 2**32 - 1
-_RHO_BUCKETS = 1024  # histogram resolution of rho for fitting the position model
-_ODDS_PRIOR_VAR = 4.0  # Gaussian prior variance on log odds ratios (shrinks sparse cells to 1)
-
-
-_MAX_LOG_ODDS = math.log(pos.MAX_ODDS / pos.ODDS_ONE)
+#: Largest count a table may hold (uint32).
+MAX_COUNT: int = 2**32 - 1
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -88,8 +81,8 @@ class BranchPriors:
         if counts.shape != (self.codebook_size,) or counts.dtype.kind not in "iu":
             raise ValueError(f"index_counts must be {self.codebook_size} integers, "
                              f"got shape {counts.shape} dtype {counts.dtype}")
-        if counts.min() < 1 or counts.max() > _MAX_COUNT:
-            raise ValueError(f"index_counts must lie in [1, {_MAX_COUNT}]")
+        if counts.min() < 1 or counts.max() > MAX_COUNT:
+            raise ValueError(f"index_counts must lie in [1, {MAX_COUNT}]")
         odds = np.asarray(self.position_odds)
         shape = (pos.NUM_CONTEXTS, pos.NUM_DENSITY_BINS)
         if odds.shape != shape or odds.dtype.kind not in "iu":
@@ -114,8 +107,8 @@ class BranchPriors:
             if table.shape != shape or table.dtype.kind not in "iu":
                 raise ValueError(f"context_counts must be integers of shape {shape}, got shape "
                                  f"{table.shape} dtype {table.dtype}")
-            if table.min() < 1 or table.max() > _MAX_COUNT:
-                raise ValueError(f"context_counts must lie in [1, {_MAX_COUNT}]")
+            if table.min() < 1 or table.max() > MAX_COUNT:
+                raise ValueError(f"context_counts must lie in [1, {MAX_COUNT}]")
             object.__setattr__(self, "code_groups", _frozen(groups.astype(np.int64)))
             object.__setattr__(self, "context_counts", _frozen(table.astype(np.uint32)))
 
@@ -187,7 +180,8 @@ def _optional_equal(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
 
 
-def _check_codebook_sizes(codebook_sizes: Mapping[str, int]) -> dict[str, int]:
+def check_codebook_sizes(codebook_sizes: Mapping[str, int]) -> dict[str, int]:
+    """``{"semantic": K, "image": K}`` checked (both branches, 1 <= K <= MAX_CODEBOOK_SIZE) as plain ints."""
     if not isinstance(codebook_sizes, Mapping):
         raise TypeError(f"codebook_sizes must be a mapping, got {type(codebook_sizes).__name__}")
     if set(codebook_sizes) != set(BRANCHES):
@@ -201,42 +195,6 @@ def _check_codebook_sizes(codebook_sizes: Mapping[str, int]) -> dict[str, int]:
                              f"got {size!r}")
         sizes[name] = int(size)
     return sizes
-
-
-class _PositionStatistics:
-    """Histogram of coded mask cells by (context, density bin, rho bucket) and outcome."""
-
-    def __init__(self) -> None:
-        shape = (pos.NUM_CONTEXTS, pos.NUM_DENSITY_BINS, _RHO_BUCKETS)
-        self.kept = np.zeros(shape, dtype=np.int64)
-        self.dropped = np.zeros(shape, dtype=np.int64)
-
-    def add(self, grid: tuple[int, int], positions: np.ndarray) -> None:
-        cells = pos.coded_cells(grid, positions)
-        if not cells.bits.size:
-            return
-        rho = (cells.remaining_k << 16) // cells.remaining_cells
-        flat = ((cells.contexts * pos.NUM_DENSITY_BINS
-                 + pos.density_bin(cells.remaining_k, cells.remaining_cells)) * _RHO_BUCKETS
-                + (rho * _RHO_BUCKETS >> 16))
-        size = self.kept.size
-        self.kept += np.bincount(flat, weights=cells.bits, minlength=size).astype(
-            np.int64).reshape(self.kept.shape)
-        self.dropped += np.bincount(flat, weights=1 - cells.bits, minlength=size).astype(
-            np.int64).reshape(self.kept.shape)
-
-    def fit_odds(self) -> np.ndarray:
-        """MAP logistic fit of log R per (context, bin) with offset logit(rho)."""
-        rho = (np.arange(_RHO_BUCKETS) + 0.5) / _RHO_BUCKETS
-        offset = np.log(rho / (1.0 - rho))
-        log_r = np.zeros(self.kept.shape[:2])
-        for _ in range(30):
-            p = 1.0 / (1.0 + np.exp(-(log_r[..., None] + offset)))
-            grad = (self.kept * (1.0 - p) - self.dropped * p).sum(-1) - log_r / _ODDS_PRIOR_VAR
-            hess = ((self.kept + self.dropped) * p * (1.0 - p)).sum(-1) + 1.0 / _ODDS_PRIOR_VAR
-            log_r = np.clip(log_r + np.clip(grad / hess, -1.0, 1.0), -_MAX_LOG_ODDS, _MAX_LOG_ODDS)
-        odds = np.round(np.exp(log_r) * pos.ODDS_ONE)
-        return np.clip(odds, pos.MIN_ODDS, pos.MAX_ODDS).astype(np.int64)
 
 
 @dataclass(frozen=True, eq=True)
@@ -278,63 +236,10 @@ class EntropyPriors:
         Args:
             codebook_sizes: codebook size per branch ("semantic", "image").
         """
-        sizes = _check_codebook_sizes(codebook_sizes)
+        sizes = check_codebook_sizes(codebook_sizes)
         odds = np.full((pos.NUM_CONTEXTS, pos.NUM_DENSITY_BINS), pos.ODDS_ONE, dtype=np.int64)
         return cls(**{name: BranchPriors(size, np.ones(size, dtype=np.uint32), odds)
                       for name, size in sizes.items()})
-
-    @classmethod
-    def from_statistics(cls, symbols: Iterable[FrameSymbols], codebook_sizes: Mapping[str, int],
-                        code_groups: Mapping[str, np.ndarray] | None = None) -> EntropyPriors:
-        """Learn the tables from symbols of the training set (run after training).
-
-        Index counts are the observed frequencies plus one (so every index stays codable),
-        scaled down if they would overflow uint32. Position odds ratios are a MAP logistic
-        fit per (neighbour context, density bin); cells with little data stay near 1. With
-        ``code_groups`` (e.g. :func:`~sqgan_ros.bitstream.index_context.codebook_groups` of
-        each codebook) the index context tables are learned too: per context, the observed
-        counts plus ``CONTEXT_PSEUDO_COUNT`` pseudo-counts spread like the unconditional
-        distribution (so rare contexts fall back to it).
-
-        Args:
-            symbols: frames produced by the trained transmitter (any grid sizes; INTRA).
-            codebook_sizes: codebook size per branch ("semantic", "image").
-            code_groups: per branch, the ``(K,)`` group of each codeword; None: no contexts.
-
-        Raises:
-            ValueError: a symbol's index is outside its codebook, or bad code groups.
-            TypeError: an item is not ``FrameSymbols``.
-        """
-        sizes = _check_codebook_sizes(codebook_sizes)
-        groups = _check_code_groups(code_groups, sizes)
-        counts = {name: np.zeros(size, dtype=np.int64) for name, size in sizes.items()}
-        context = {name: np.zeros((NUM_INDEX_CONTEXTS, size), dtype=np.int64)
-                   for name, size in sizes.items()}
-        stats = {name: _PositionStatistics() for name in BRANCHES}
-        for frame in symbols:
-            if not isinstance(frame, FrameSymbols):
-                raise TypeError(f"expected FrameSymbols, got {type(frame).__name__}")
-            for name in BRANCHES:
-                branch = frame.branch(name)
-                if branch.k and branch.indices.max() >= sizes[name]:
-                    raise ValueError(f"{name} index {int(branch.indices.max())} is outside "
-                                     f"its codebook of size {sizes[name]}")
-                counts[name] += np.bincount(branch.indices, minlength=sizes[name])
-                stats[name].add(branch.grid, branch.positions)
-                if groups is not None and branch.k:
-                    ctx = index_contexts(branch.grid, branch.positions, branch.indices, groups[name])
-                    np.add.at(context[name], (ctx, branch.indices), 1)
-        tables = {}
-        for name in BRANCHES:
-            observed = counts[name]
-            scale = max(1.0, float(observed.max()) / (_MAX_COUNT - 1))
-            floored = np.floor(observed / scale).astype(np.int64) + 1
-            extra = {}
-            if groups is not None:
-                extra = {"code_groups": groups[name],
-                         "context_counts": _smoothed_context_counts(context[name], floored)}
-            tables[name] = BranchPriors(sizes[name], floored, stats[name].fit_odds(), **extra)
-        return cls(**tables)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (plain ints and lists); version 1 when there are no contexts."""
@@ -407,31 +312,6 @@ class EntropyPriors:
         return cls(**tables)
 
 
-def _check_code_groups(code_groups: Mapping[str, np.ndarray] | None,
-                       sizes: dict[str, int]) -> dict[str, np.ndarray] | None:
-    if code_groups is None:
-        return None
-    if not isinstance(code_groups, Mapping) or set(code_groups) != set(BRANCHES):
-        raise ValueError(f"code_groups must map exactly {BRANCHES} to group arrays")
-    out = {}
-    for name in BRANCHES:
-        groups = np.asarray(code_groups[name])
-        if groups.shape != (sizes[name],) or groups.dtype.kind not in "iu" \
-                or groups.min() < 0 or groups.max() >= NUM_GROUPS:
-            raise ValueError(f"code_groups[{name!r}] must be {sizes[name]} integers in "
-                             f"[0, {NUM_GROUPS})")
-        out[name] = groups.astype(np.int64)
-    return out
-
-
-def _smoothed_context_counts(observed: np.ndarray, unconditional: np.ndarray) -> np.ndarray:
-    """Per context: observed counts + pseudo-counts shaped like ``unconditional``, as integers."""
-    prior = unconditional / unconditional.sum()
-    probs = (observed + CONTEXT_PSEUDO_COUNT * prior) / (
-        observed.sum(axis=1, keepdims=True) + CONTEXT_PSEUDO_COUNT)
-    return np.maximum(1, np.round(probs * _CONTEXT_TOTAL)).astype(np.int64)
-
-
 def _expect_keys(mapping: Mapping[str, Any], keys: set[str], what: str) -> None:
     missing, unknown = keys - set(mapping), set(mapping) - keys
     if missing or unknown:
@@ -464,4 +344,4 @@ def ideal_index_bits(priors: BranchPriors, indices: np.ndarray) -> float:
         indices) else 0.0
 
 
-__all__ = ["BranchPriors", "EntropyPriors", "MAX_CODEBOOK_SIZE", "ideal_index_bits"]
+__all__ = ["BranchPriors", "EntropyPriors", "MAX_CODEBOOK_SIZE", "MAX_COUNT", "check_codebook_sizes", "ideal_index_bits"]

@@ -1,7 +1,7 @@
 """After training: measure entropy-coding priors through the transmitter and write the model file.
 
     checkpoint --(model weights)--> SQGAN.eval() --transmitter.compress at each keep ratio level-->
-    FrameSymbols --EntropyPriors.from_statistics (+ k-means groups of each codebook for the
+    FrameSymbols --prior_fitting.fit_priors (+ k-means groups of each codebook for the
     index contexts)--> priors --save_model--> models/<name>.safetensors
 
 Statistics are taken on full frames of the training data (no crop, no augmentation) at every
@@ -55,9 +55,8 @@ def measure_priors(model: nn.Module, dataset: Dataset, levels: Sequence[float], 
         batch_size: samples per batch.
         device: where the transmitter runs.
     """
-    from sqgan_ros.bitstream import EntropyPriors
-    from sqgan_ros.bitstream.index_context import codebook_groups
     from sqgan_ros.codec.model import KeepRatios
+    from sqgan_ros.codec.prior_fitting import codebook_groups, fit_priors
 
     if batches < 1 or not levels:
         raise ValueError("need at least one batch and one keep-ratio level")
@@ -74,7 +73,7 @@ def measure_priors(model: nn.Module, dataset: Dataset, levels: Sequence[float], 
     sizes = {"semantic": model.semantic.config.codebook_size, "image": model.image.config.codebook_size}
     groups = {name: codebook_groups(getattr(model, name).quantizer.embedding.detach().float().cpu().numpy())
               for name in ("semantic", "image")}
-    return EntropyPriors.from_statistics(symbols, sizes, groups)
+    return fit_priors(symbols, sizes, groups)
 
 
 def export_model(checkpoint: str | Path, out: str | Path, batches: int | None = None,
