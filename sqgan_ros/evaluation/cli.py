@@ -154,8 +154,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``sqgan-eval``; returns the exit status."""
+    """Entry point of ``sqgan-eval``; returns the exit status.
+
+    ``sqgan-eval promote CANDIDATE ...`` runs the promotion gate (``evaluation/promotion.py``).
+    """
     import dataclasses
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["promote"]:
+        from sqgan_ros.evaluation.promotion import main as promote_main
+
+        return promote_main(argv[1:])
 
     from sqgan_ros.evaluation.sweep import ConfigError, load_config
 
