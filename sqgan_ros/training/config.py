@@ -1,4 +1,6 @@
-"""Training configuration: typed dataclasses parsed from YAML; unknown keys are an error.
+"""Training configuration: typed dataclasses, parsed from YAML by :mod:`sqgan_ros.typed_config`.
+
+Unknown keys and wrong types are an error.
 
 A configuration file::
 
@@ -12,20 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sqgan_ros.typed_config import ConfigError, from_dict
+
 STAGES: tuple[int, ...] = (1, 2, 3)
 STAGE_NAMES: dict[int, str] = {1: "semantic", 2: "image", 3: "image_finetune"}
-
-
-class ConfigError(ValueError):
-    """A training configuration is malformed (unknown key, wrong type, bad value)."""
 
 
 @dataclass
@@ -202,66 +200,11 @@ class TrainConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
-def _convert(value: Any, tp: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return _from_dict(tp, value, where)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(value, inner[0], where)
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {type(value).__name__}")
-        return {str(k): _convert(v, args[1], f"{where}.{k}") for k, v in value.items()}
-    if origin in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
-            return tuple(_convert(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-        item = args[0] if args else Any
-        seq = [_convert(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(seq) if origin is tuple else seq
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true/false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    return value
-
-
-def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {unknown}; known: {sorted(names)}")
-    kwargs = {k: _convert(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
-    return cls(**kwargs)
-
-
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Build and validate a TrainConfig from a plain dict (unknown keys raise ConfigError)."""
     if not isinstance(data, dict):
         raise ConfigError(f"a training config must be a mapping, got {type(data).__name__}")
-    config = _from_dict(TrainConfig, data, "")
+    config = from_dict(TrainConfig, data)
     if "stages" in data:  # stages given partially fall back to the defaults for the others
         merged = {name: StageConfig() for name in STAGE_NAMES.values()}
         merged.update(config.stages)
