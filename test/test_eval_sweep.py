@@ -29,7 +29,7 @@ def ci_run(tmp_path_factory):
     """The CI sweep through the CLI's library entry, with codecs missing on this machine left out."""
     from sqgan_ros.evaluation.baselines import available_codecs, ffmpeg_encoders, ffmpeg_path
     from sqgan_ros.evaluation.baselines_video import VIDEO_CODECS
-    from sqgan_ros.evaluation.cli import random_model_file, run_evaluation
+    from sqgan_ros.evaluation.run import random_model_file, run_evaluation
 
     cfg = load_config(CI_CONFIG)
     usable = {name: q for name, q in cfg.image_codecs.items() if available_codecs()[name] is None}

@@ -59,7 +59,7 @@ def test_refresh_readme_replaces_only_the_marked_block(tmp_path) -> None:
 def test_the_command_refuses_a_worse_model_and_keeps_the_baseline(tmp_path, repo_root) -> None:
     """End to end with two random tiny models on a tiny gate: a random model cannot beat another
     on every criterion at once, so the gate refuses, writes its table and leaves the file."""
-    from sqgan_ros.evaluation.cli import random_model_file
+    from sqgan_ros.evaluation.run import random_model_file
 
     cfg = yaml.safe_load((repo_root / "config" / "eval" / "gate_synthetic.yaml").read_text())
     cfg.update(size=[128, 256], stills={"source": "synthetic", "split": "test", "count": 2})
