@@ -135,3 +135,22 @@ def test_long_run_with_loss(tmp_path):
     assert s["link"]["loss_method"].startswith("iptables")
     assert s["decoded"]["frames_lost"] > 0
     assert s["latency_end"]["n"] > 0
+
+
+def test_frame_stats_and_table():
+    from sqgan_ros.tools.link_report import frame_stats, markdown_table
+
+    recs = [{"wall": t, "frame_type": ft, "payload_bits": b, "frames_rejected": rj}
+            for t, ft, b, rj in ((0.0, 0, 800, 0), (0.5, 1, 160, 0), (1.0, 1, 240, 0), (3.0, 0, 800, 1))]
+    fs = frame_stats(recs)
+    assert fs["intra"] == {"n": 2, "payload_bytes_mean": 100.0}
+    assert fs["inter"] == {"n": 2, "payload_bytes_mean": 25.0}
+    assert fs["gap_max_s"] == 2.0 and fs["gap_p50_s"] == 0.5 and fs["frames_rejected"] == 1
+    summary = {"link": {"kbps": 32.0}, "target_kbps": 32.0,
+               "link_steady": {"r2o": {"ip_kbps": 30.5}, "o2r": {"ip_kbps": 1.25}},
+               "split_steady_kbps": {"r2o": {"frame": 20.0, "stats": 9.0, "discovery": 0.5}},
+               "decoded": {"fps": 4.0, "first_frame_s": 12.0, "frames_lost": 3},
+               "latency_start": {"p50_ms": 400.0, "p95_ms": 500.0}}
+    row = markdown_table({"run": summary}).splitlines()[-1]
+    assert row.startswith("| run | 32 | 32 | 30.50 | 20.00 / 9.00 / 0.00 / 0.50 | 1.25 | 4.00 | 12.0 | 3 |")
+    assert row.endswith("| 400/500 | -/- |")

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqgan_ros.link_cost import sample_link_cost
 
-__all__ = ["summarize", "format_report", "percentile"]
+__all__ = ["summarize", "format_report", "percentile", "markdown_table", "frame_stats", "main"]
 
 ETH = 14
 CATEGORIES = ("frame", "stats", "ack", "camera_info", "discovery", "ros_graph")
@@ -195,3 +195,70 @@ def format_report(s: dict[str, Any]) -> str:
             lines.append(f"  {name}: p50 {_f(lat['p50_ms'], '{:.0f}')} ms, p95 "
                          f"{_f(lat['p95_ms'], '{:.0f}')} ms (n={lat['n']})")
     return "\n".join(lines)
+
+
+def frame_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per-type payload sizes and decode gaps of the decoded frames (video vs intra-only runs).
+
+    ``gap_*``: seconds between consecutive decoded frames (a loss shows as a longer gap; the
+    longest gap is the worst recovery time); ``frames_rejected`` counts frames the decoder
+    refused (e.g. an INTER frame whose reference it lacks).
+    """
+    out: dict[str, Any] = {}
+    for name, ftype in (("intra", 0), ("inter", 1)):
+        bits = [r["payload_bits"] for r in records if r["frame_type"] == ftype]
+        out[name] = {"n": len(bits), "payload_bytes_mean": sum(bits) / len(bits) / 8 if bits else None}
+    allbits = [r["payload_bits"] for r in records]
+    out["payload_bytes_mean"] = sum(allbits) / len(allbits) / 8 if allbits else None
+    gaps = [b["wall"] - a["wall"] for a, b in zip(records, records[1:])]
+    out["gap_p50_s"], out["gap_p95_s"] = percentile(gaps, 50), percentile(gaps, 95)
+    out["gap_max_s"] = max(gaps) if gaps else None
+    out["frames_rejected"] = records[-1]["frames_rejected"] if records else 0
+    return out
+
+
+def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
+    """One markdown row per run (steady-state link rates, split, fps, latency, loss)."""
+    head = ("| run | tbf kbit/s | target | r2o IP kbit/s (steady) | of which frames / stats / "
+            "camera_info / discovery | o2r IP kbit/s | decoded fps | first frame s | lost | "
+            "p50/p95 ms start | p50/p95 ms end |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    rows = [head]
+    for name, s in summaries.items():
+        st = s.get("link_steady") or s.get("link_whole") or {}
+        sp = (s.get("split_steady_kbps") or {}).get("r2o", {})
+        d = s["decoded"]
+        ls, le = s.get("latency_start") or {}, s.get("latency_end") or {}
+        split = " / ".join(_f(sp.get(k, 0.0), "{:.2f}") for k in ("frame", "stats", "camera_info"))
+        disc = sp.get("discovery", 0.0) + sp.get("ros_graph", 0.0)
+        rows.append(
+            f"| {name} | {s['link']['kbps']:g} | {s['target_kbps']:g} | "
+            f"{_f((st.get('r2o') or {}).get('ip_kbps'), '{:.2f}')} | {split} / {disc:.2f} | "
+            f"{_f((st.get('o2r') or {}).get('ip_kbps'), '{:.2f}')} | {d['fps']:.2f} | "
+            f"{_f(d.get('first_frame_s'))} | {d.get('frames_lost', '-')} | "
+            f"{_f(ls.get('p50_ms'), '{:.0f}')}/{_f(ls.get('p95_ms'), '{:.0f}')} | "
+            f"{_f(le.get('p50_ms'), '{:.0f}')}/{_f(le.get('p95_ms'), '{:.0f}')} |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sqgan_ros.tools.link_report RUN_DIR...``: a markdown table of the runs."""
+    import sys
+
+    dirs = sys.argv[1:] if argv is None else argv
+    summaries = {}
+    for d in dirs:
+        s = _load(Path(d) / "summary.json")
+        if s is None:
+            print(f"link_report: error: no readable summary.json in {d}", file=sys.stderr)
+            return 2
+        summaries[Path(d).name] = s
+    print(markdown_table(summaries))
+    for d in dirs:
+        mon = _load(Path(d) / "monitor.json")
+        if mon and mon.get("records"):
+            print(f"{Path(d).name}: {json.dumps(frame_stats(mon['records']))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
