@@ -1,8 +1,9 @@
 """Hostile payloads through the decoder node's path, with a real model file.
 
 test_bitstream_fuzz.py fuzzes ``decode_frame`` with uniform priors. Here every case goes the way
-a SemanticFrame payload goes in the decoder node: ``screen_frame`` (header, model id, forged
-sizes) then ``SemanticDecoder.decode`` with a saved model file. Cases: random bytes, truncations,
+a SemanticFrame payload goes in the decoder node: ``DecoderSession.receive`` with the node's
+``VideoDecoder`` on a saved model file (the API screens the header: model id, forged sizes, then
+decodes). Cases: random bytes, truncations,
 bit flips with the CRC recomputed (so they reach the entropy decoder and the network), forged
 headers with our model id, and real headers around random payloads. Only ``BitstreamError`` may
 come out; each case's CPU time is bounded (``time.thread_time``: immune to other load on the
@@ -22,9 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader
+from sqgan_ros.bitstream import Coding, FrameHeader
 from sqgan_ros.bitstream.header import StreamLayout, write_header
-from sqgan_ros.ros.node_utils import screen_frame
 
 MAX_CPU_S = 0.5
 MAX_OUTPUT_PIXELS = 1 << 20
@@ -38,7 +38,7 @@ class _Target:
     def __init__(self, tmp: Path) -> None:
         import torch
 
-        from sqgan_ros.api import SemanticDecoder, SemanticEncoder
+        from sqgan_ros.api import SemanticEncoder
         from sqgan_ros.codec.config import get_config
         from sqgan_ros.codec.model import SQGAN
         from sqgan_ros.codec.model_file import save_model
@@ -47,9 +47,14 @@ class _Target:
         torch.manual_seed(0)
         path = tmp / "tiny.safetensors"
         save_model(path, SQGAN(get_config("tiny")).eval())
-        self.decoder = SemanticDecoder(path, device="cpu")
+        from sqgan_ros.sessions import DecoderSession, DecoderSettings
+        from sqgan_ros.video import VideoDecoder
+
+        self.session = DecoderSession(VideoDecoder(path, device="cpu"),
+                                      DecoderSettings(max_output_pixels=MAX_OUTPUT_PIXELS))
         encoder = SemanticEncoder(path, device="cpu")
-        self.loaded = self.decoder.loaded
+        self.loaded = self.session.codec.loaded
+        self._frame_id = 0
         self.model_size = tuple(self.loaded.config.image_size)
         self.down = self.loaded.config.downsampling
         self.grid = tuple(self.loaded.config.grid(*self.model_size))
@@ -64,18 +69,22 @@ class _Target:
                                                coding=coding))
 
     def decode(self, data: bytes) -> str:
-        """The node's path. Returns the outcome: refused cause, "decoded" or "bitstream"."""
-        header, problem = screen_frame(data, self.loaded.id_bytes, self.model_size, self.grid,
-                                       MAX_OUTPUT_PIXELS)
-        if problem is not None:
-            return problem[0]
-        try:
-            out = self.decoder.decode(data)
-        except BitstreamError:
-            return "bitstream"
-        assert out.image.shape == (*header.image_size, 3) and out.image.dtype == np.uint8
-        assert out.labels.shape == tuple(header.image_size) and int(out.labels.max()) < 20
-        return "decoded"
+        """The node's path. Returns the outcome: a refusal's cause, "decoded" or "bitstream"."""
+        from sqgan_ros.sessions import Decoded
+
+        self._frame_id = (self._frame_id + 1) % 2**32
+        result = self.session.receive(data, frame_id=self._frame_id, model_id=self.session.model_id,
+                                      message_bytes=len(data) + 64, stamp=0.0)
+        if isinstance(result, Decoded):
+            h, w = result.size
+            assert result.image.shape == (h, w, 3) and result.image.dtype == np.uint8
+            assert result.labels.shape == (h, w) and int(result.labels.max()) < 20
+            return "decoded"
+        for words, cause in (("model size", "model_size"), ("exceeds max_output_pixels", "too_large"),
+                             ("latent grid", "grid")):
+            if words in result.message:
+                return cause
+        return "bitstream"
 
 
 @pytest.fixture(scope="module")

@@ -69,7 +69,7 @@ def _bad_cases() -> list[tuple[str, str, tuple[str, int, int, int, bytes]]]:
         ("is not a multiple", "odd step for 16 bit", ("mono16", 4, 4, 9, bytes(36))),
         ("fewer than", "data shorter than declared", ("rgb8", 8, 8, 24, bytes(24 * 7))),
         ("max_input_pixels", "over max_input_pixels", ("rgb8", 400, 300, 900, bytes(900 * 400))),
-        ("sides must be at most", "sides beyond the bitstream", ("bgr8", 20000, 20000, 60000, b"")),
+        ("exceeds max_input_pixels", "sides beyond the bitstream", ("bgr8", 20000, 20000, 60000, b"")),
     ]
     return cases
 

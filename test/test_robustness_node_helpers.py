@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sqgan_ros.bitstream import FrameHeader
 from sqgan_ros.ros.image_conversion import ImageConversionError, RawImage, image_to_numpy
-from sqgan_ros.ros.node_utils import FrameIdTracker, auto_torch_threads, configure_torch_threads, frame_header_problem, image_size_problem
 from sqgan_ros.ros.parameters import decoder_specs, encoder_specs, validate_changes
+from sqgan_ros.sessions.runtime import auto_torch_threads, configure_torch_threads
+from sqgan_ros.sessions.stats import FrameIdTracker
 
 
 # ------------------------------------------------------------------------------ frame ids
@@ -80,30 +80,6 @@ def test_tracker_rejects_non_uint32() -> None:
         FrameIdTracker().add(2**32)
     with pytest.raises(ValueError):
         FrameIdTracker(window=10, restart_gap=5)
-
-
-# ------------------------------------------------------------------------------ size guards
-@pytest.mark.parametrize("h, w, cause", [(0, 10, "size"), (10, 0, "size"),
-                                         (20000, 10, "too_large"), (4000, 4000, "too_large")])
-def test_image_size_problem(h: int, w: int, cause: str) -> None:
-    problem = image_size_problem(h, w, max_pixels=8_000_000)
-    assert problem is not None and problem[0] == cause and str(h) in problem[1]
-
-
-def test_image_size_within_limits_is_fine() -> None:
-    assert image_size_problem(1, 1, 1) is None
-    assert image_size_problem(2160, 3840, 16_777_216) is None
-
-
-def test_frame_header_problem_catches_forged_sizes() -> None:
-    mid = b"\x00" * 8
-    ok = FrameHeader(mid, (480, 640), (256, 512))
-    assert frame_header_problem(ok, (256, 512), 16_777_216) is None
-    forged_model = FrameHeader(mid, (480, 640), (1024, 2048))
-    assert frame_header_problem(forged_model, (256, 512), 16_777_216)[0] == "model_size"
-    forged_image = FrameHeader(mid, (16384, 16384), (256, 512))
-    problem = frame_header_problem(forged_image, (256, 512), 16_777_216)
-    assert problem[0] == "too_large" and "16384x16384" in problem[1]
 
 
 # ------------------------------------------------------------------------------ parameters

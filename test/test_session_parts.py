@@ -1,4 +1,5 @@
-"""Helpers of the teleop nodes: newest-wins mailbox, per-cause warning throttle, rate window."""
+"""Parts of the sessions and nodes: newest-wins mailbox, rate window, stamp matching, model path,
+camera info scaling."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from sqgan_ros.ros.node_utils import LatestSlot, RateWindow, WarningThrottle, resolve_model_path, scale_camera_info
+from sqgan_ros.ros.camera_info import scale_camera_info
+from sqgan_ros.sessions.mailbox import LatestSlot
+from sqgan_ros.sessions.runtime import resolve_model_path
+from sqgan_ros.sessions.stamps import StampMatcher, stamp_key
+from sqgan_ros.sessions.stats import RateWindow
 
 
 def test_latest_slot_newest_wins_and_counts_drops() -> None:
@@ -30,18 +35,23 @@ def test_latest_slot_close_wakes_a_waiting_worker() -> None:
     assert not t.is_alive() and got == [None] and slot.closed
 
 
-def test_warning_throttle_once_per_period_per_cause() -> None:
-    now = [0.0]
-    out: list[str] = []
-    w = WarningThrottle(out.append, period_s=1.0, clock=lambda: now[0])
-    for _ in range(50):  # 50 frames within one second: one message
-        w.warn("model_id", "refused")
-        now[0] += 0.01
-    assert out == ["refused"]
-    assert w.warn("corrupt", "bad") is True  # another cause is not throttled by the first
-    now[0] = 1.6
-    w.warn("model_id", "refused")
-    assert out[-1].startswith("refused (49 more")
+def test_stamp_matcher_pairs_either_order_and_bounds_what_waits() -> None:
+    m: StampMatcher[str, str] = StampMatcher(max_labels=2, max_images=2)
+    assert m.add_image(stamp_key(1, 0), "img1") is None
+    assert m.add_labels(stamp_key(1, 0), "lab1") == "img1"  # image first
+    assert m.add_labels(stamp_key(2, 5), "lab2") is None
+    assert m.add_image(stamp_key(2, 5), "img2") == "lab2"  # labels first
+    for k in range(3, 7):  # four images whose labels never come: only the newest two wait
+        assert m.add_image(stamp_key(k, 0), f"img{k}") is None
+    assert m.dropped_images == 2
+    assert m.add_labels(stamp_key(3, 0), "lab3") is None  # img3 was dropped: labels wait now
+    assert m.add_labels(stamp_key(6, 0), "lab6") == "img6"
+    for k in range(10, 14):  # labels beyond max_labels are forgotten, oldest first
+        m.add_labels(stamp_key(k, 0), f"lab{k}")
+    assert m.add_image(stamp_key(10, 0), "img10") is None and m.add_image(stamp_key(13, 0), "x") == "lab13"
+    assert stamp_key(1, 5) == 1_000_000_005
+    with pytest.raises(ValueError):
+        StampMatcher(max_labels=0)
 
 
 def test_rate_window() -> None:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import sys
 
 import rclpy
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
@@ -27,7 +25,9 @@ from sensor_msgs.msg import CameraInfo, Image
 
 from sqgan_ros.ros.frame_sources import FrameSource, FrameSourceError, open_source
 from sqgan_ros.ros.image_conversion import numpy_to_image
-from sqgan_ros.ros.node_utils import overridable_qos
+from sqgan_ros.ros.node_main import run_node
+from sqgan_ros.ros.parameters import CAMERA_NODE_NAME, camera_specs, declare_parameters, format_help, make_on_set_callback
+from sqgan_ros.ros.qos import overridable_qos
 
 __all__ = ["CameraSourceNode", "main"]
 
@@ -57,10 +57,13 @@ class CameraSourceNode(Node):
     """
 
     def __init__(self, **kwargs) -> None:
-        super().__init__("camera_source", **kwargs)
-        self._declare()
+        super().__init__(CAMERA_NODE_NAME, allow_undeclared_parameters=True, **kwargs)
+        specs = camera_specs()
+        values = declare_parameters(self, specs)
+        self.add_on_set_parameters_callback(make_on_set_callback(
+            specs, lambda _changes: None, CAMERA_NODE_NAME))
         get = self.get_parameter
-        width, height = get("width").value, get("height").value
+        width, height = values["width"], values["height"]
         if (width == 0) != (height == 0):
             raise ValueError(f"set both width and height, or neither (got width={width}, height={height})")
         size = (height, width) if width else None
@@ -88,36 +91,6 @@ class CameraSourceNode(Node):
         self.get_logger().info(
             f"publishing {self._source!r} at {get('rate_hz').value:g} Hz on {self._image_pub.topic_name}"
             + (f" (+ labels on {self._labels_pub.topic_name})" if self._labels_pub else ""))
-
-    def _declare(self) -> None:
-        def desc(text: str, **extra) -> ParameterDescriptor:
-            return ParameterDescriptor(description=text, read_only=True, **extra)
-
-        non_negative = [IntegerRange(from_value=0, to_value=2**31 - 1, step=1)]
-        size_range = [IntegerRange(from_value=0, to_value=16384, step=1)]
-        self.declare_parameter("source", "synthetic", desc(
-            "pattern | synthetic[:SEED] | /dev/videoN | N | image folder | video file"))
-        self.declare_parameter("rate_hz", 10.0, desc(
-            "publish rate in Hz", floating_point_range=[FloatingPointRange(from_value=0.01, to_value=1000.0)]))
-        self.declare_parameter("loop", True, desc("restart folders and video files at their end"))
-        self.declare_parameter("width", 0, desc("output width in pixels; 0 = source size", integer_range=size_range))
-        self.declare_parameter("height", 0, desc("output height in pixels; 0 = source size", integer_range=size_range))
-        self.declare_parameter("frame_id", "camera", desc("header.frame_id of published messages"))
-        self.declare_parameter("image_topic", "camera/image_raw", desc("sensor_msgs/Image rgb8 topic"))
-        self.declare_parameter("camera_info_topic", "camera/camera_info", desc("sensor_msgs/CameraInfo topic"))
-        self.declare_parameter("labels_topic", "camera/labels", desc("mono8 label map topic (labelled sources)"))
-        self.declare_parameter("start_index", 0, desc("first frame of the source", integer_range=non_negative))
-        self.declare_parameter("synthetic_cache_frames", 0, desc(
-            "synthetic source: replay a pre-rendered loop of this many frames when it is cached "
-            "(python -m sqgan_ros.data.synthetic.sequence_cache --frames N); 0 = render live",
-            integer_range=[IntegerRange(from_value=0, to_value=100_000, step=1)]))
-        self.declare_parameter("cache_dir", "", desc(
-            "folder of pre-rendered sequences; empty = $SQGAN_CACHE_DIR or ~/.cache/sqgan_ros"))
-        self.declare_parameter("max_frames", 0, desc("stop after this many frames; 0 = unlimited",
-                                                     integer_range=non_negative))
-        self.declare_parameter("seed", 0, desc("synthetic scene seed", integer_range=non_negative))
-        self.declare_parameter("qos_depth", 5, desc(
-            "publisher queue depth", integer_range=[IntegerRange(from_value=1, to_value=1000, step=1)]))
 
     def _tick(self) -> None:
         if self.finished.done():
@@ -176,26 +149,22 @@ class CameraSourceNode(Node):
 def main(args: list[str] | None = None) -> int:
     """Entry point of ``ros2 run sqgan_ros camera_source``; returns the exit status.
 
+    0 when the source ends, ``max_frames`` is reached, or on SIGINT/SIGTERM; 1 on a source
+    error (one line on stderr).
+
     Args:
         args: command line (ROS arguments included); None means ``sys.argv``.
     """
-    rclpy.init(args=args)
-    node: CameraSourceNode | None = None
-    try:
-        node = CameraSourceNode()
+    def spin(node: CameraSourceNode) -> int:
         rclpy.spin_until_future_complete(node, node.finished)
         if node.finished.done() and node.finished.exception() is not None:
             return 1
         return 0
-    except (KeyboardInterrupt, ExternalShutdownException):
-        return 0
-    except (FrameSourceError, ValueError) as exc:
-        print(f"camera_source: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
+
+    return run_node(CameraSourceNode, CAMERA_NODE_NAME, lambda: format_help(
+        "camera_source", CAMERA_NODE_NAME, "Publishes camera frames (sensor_msgs/Image rgb8, "
+        "CameraInfo, and mono8 labels for labelled sources) at a fixed rate.", camera_specs()),
+        args, spin)
 
 
 if __name__ == "__main__":

@@ -173,7 +173,7 @@ def LossSimNode(**kwargs: Any) -> Any:  # noqa: N802 - a class factory that read
 
 def main(args: list[str] | None = None) -> int:
     """Entry point: run the relay until Ctrl-C; prints its counts on exit."""
-    from sqgan_ros.ros.node_utils import spin_node_main
+    from sqgan_ros.ros.node_main import spin_node_main
 
     return spin_node_main(LossSimNode, "sqgan_loss_sim", args)
 

@@ -1,0 +1,237 @@
+"""The operator side's per-frame policy, as plain Python: what the decoder node does per message.
+
+::
+
+    receive(payload, frame_id, model_id, message_bytes, stamp)
+        message model id check -> VideoDecoder.decode (the API screens the header first:
+        model id, model size, grids, max_output_pixels; then entropy decoding, references)
+        -> output at the camera or the model size (one resize at most, in the API)
+        -> Decoded(image, labels, size, ack, stats)   or   Refused(kind, message)
+    encoder_stats(frame_id, encode_ms)   (so the decoder's stats carry the encode time)
+
+A refused frame (corrupt, another model's, forged sizes) and a frame whose reference is missing
+(joined late, lost reference: wait, the encoder resyncs when acknowledgements go stale) cost that
+frame only; both are counted. Frames that arrive out of order are decoded like the others; ids
+that never arrive count as lost (:class:`~sqgan_ros.sessions.stats.FrameIdTracker`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sqgan_ros.sessions.runtime import configure_torch_threads, resolve_model_path
+from sqgan_ros.sessions.settings import DecoderSettings, ModelSettings
+from sqgan_ros.sessions.stats import FrameIdTracker, RateWindow
+
+__all__ = ["DecoderSession", "Decoded", "Refused", "DecoderStats"]
+
+_ENCODE_MS_KEPT = 64
+
+
+@dataclass(frozen=True)
+class DecoderStats:
+    """CodecStats fields of one decoded frame (side DECODER), by the message's field names."""
+
+    frame_id: int
+    frame_type: int
+    payload_bits: int
+    message_bits: int
+    bpp: float
+    payload_kbps: float
+    message_kbps: float
+    fps: float
+    encode_ms: float
+    decode_ms: float
+    latency_ms: float
+    frames_total: int
+    frames_dropped: int
+    frames_lost: int
+    frames_rejected: int
+    segment_ms: float = math.nan
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded frame, ready to publish.
+
+    Args:
+        image: RGB ``uint8 (H, W, 3)`` at ``size``.
+        labels: class ids ``uint8 (H, W)`` at ``size``.
+        size: ``(H, W)`` of the output (camera or model size, per ``output_size``).
+        ack: the acknowledgement to send back (``AckInfo``), or None.
+        stats: the frame's statistics.
+        notice: a line worth logging (ids restarted, late or duplicate frame), or None.
+    """
+
+    image: np.ndarray
+    labels: np.ndarray
+    size: tuple[int, int]
+    ack: Any
+    stats: DecoderStats
+    notice: str | None = None
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A frame that was not decoded.
+
+    Args:
+        kind: ``"rejected"`` (corrupt, another model's, forged sizes: never decodable) or
+            ``"waiting"`` (its reference is not held: the stream resumes at a decodable frame).
+        message: one line saying why.
+        cause: ``"model_id"``, ``"bitstream"`` (the API refused it) or ``"reference"``.
+        ack: the acknowledgement to send anyway (``waiting``: tells the encoder what we hold).
+    """
+
+    kind: str
+    message: str
+    cause: str
+    ack: Any = None
+
+
+class DecoderSession:
+    """Per-frame policy of the decoder node around a ``VideoDecoder``.
+
+    Args:
+        codec: the decoder (a ``sqgan_ros.video.VideoDecoder``; INTRA frames decode exactly as
+            with ``SemanticDecoder``).
+        settings: the policy (validated).
+        clock: wall-clock seconds of the stamps' clock (for latency).
+    """
+
+    def __init__(self, codec: Any, settings: DecoderSettings,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.codec = codec
+        self.model_id = codec.loaded.model_id[:16]
+        self.model_size = tuple(codec.loaded.config.image_size)
+        self._clock = clock
+        self._settings = settings
+        self._window = RateWindow(settings.stats_window_s)
+        self.codec.max_output_pixels = settings.max_output_pixels
+        self.ids = FrameIdTracker()
+        self.frames_total = 0
+        self.frames_dropped = 0
+        self.frames_rejected = 0
+        self._encode_ms: OrderedDict[int, float] = OrderedDict()
+
+    @classmethod
+    def open(cls, model: ModelSettings, settings: DecoderSettings,
+             clock: Callable[[], float] = time.time) -> DecoderSession:
+        """Load the model the settings name; torch is imported here (``clock``: see the class).
+
+        Raises:
+            FileNotFoundError / ValueError / ModelFileError: bad model file or device.
+        """
+        path = resolve_model_path(model.model_file)
+        threads = configure_torch_threads(model.torch_threads)
+        from sqgan_ros.video import VideoDecoder
+
+        codec = VideoDecoder(path, device=model.device, precision=model.precision,
+                             max_output_pixels=settings.max_output_pixels)
+        session = cls(codec, settings, clock)
+        session.model_path, session.torch_threads = Path(path), threads
+        return session
+
+    @property
+    def settings(self) -> DecoderSettings:
+        """The settings in force."""
+        return self._settings
+
+    def update(self, changes: Mapping[str, Any]) -> DecoderSettings:
+        """Apply run-time changes (``{parameter name: value}``) from the next frame on.
+
+        Raises:
+            ValueError: a value out of range (nothing is changed then).
+        """
+        settings = self._settings.updated(changes)
+        if settings.stats_window_s != self._settings.stats_window_s:
+            self._window = RateWindow(settings.stats_window_s)
+        self.codec.max_output_pixels = settings.max_output_pixels
+        self._settings = settings
+        return settings
+
+    def encoder_stats(self, frame_id: int, encode_ms: float) -> None:
+        """The encoder's statistics of ``frame_id`` arrived (its encode time)."""
+        self._encode_ms[int(frame_id)] = float(encode_ms)
+        while len(self._encode_ms) > _ENCODE_MS_KEPT:
+            self._encode_ms.popitem(last=False)
+
+    def receive(self, payload: bytes, *, frame_id: int, model_id: str, message_bytes: int,
+                stamp: float, frame_type: int = 0) -> Decoded | Refused:
+        """Decode one SemanticFrame's payload.
+
+        Args:
+            payload: the frame's bytes.
+            frame_id: the message's frame id.
+            model_id: the message's model id (16 hex digits).
+            message_bytes: size of the whole serialized message (what the link carried).
+            stamp: the camera stamp in seconds (for the end-to-end latency).
+            frame_type: the message's frame type (reported in the stats).
+        """
+        from sqgan_ros.bitstream import BitstreamError
+        from sqgan_ros.video import ReferenceMissingError
+
+        t0 = time.perf_counter()
+        if model_id != self.model_id:
+            self.frames_rejected += 1
+            return Refused("rejected", f"frame {frame_id} from model {model_id} refused: this "
+                                       f"decoder runs model {self.model_id}", "model_id")
+        size = self.model_size if self._settings.output_size == "model" else None
+        try:
+            decoded = self.codec.decode(payload, size)
+        except ReferenceMissingError as exc:
+            self.frames_dropped += 1
+            self.ids.add(int(frame_id))
+            return Refused("waiting", str(exc), "reference", self.codec.ack())
+        except BitstreamError as exc:
+            self.frames_rejected += 1
+            cause = "model_id" if "model id mismatch" in str(exc) else "bitstream"
+            return Refused("rejected", f"frame {frame_id} refused: {exc}", cause)
+        notice = self._count_id(int(frame_id))
+        decode_ms = (time.perf_counter() - t0) * 1000.0
+        self.frames_total += 1
+        self._window.add(8 * len(payload), 8 * int(message_bytes))
+        payload_kbps, message_kbps, fps = self._window.rates()
+        h, w = decoded.header.image_size
+        stats = DecoderStats(
+            frame_id=int(frame_id), frame_type=int(frame_type), payload_bits=8 * len(payload),
+            message_bits=8 * int(message_bytes), bpp=8.0 * len(payload) / float(h * w),
+            payload_kbps=payload_kbps, message_kbps=message_kbps, fps=fps,
+            encode_ms=self._encode_ms.get(int(frame_id), math.nan), decode_ms=decode_ms,
+            latency_ms=(self._clock() - stamp) * 1000.0, frames_total=self.frames_total,
+            frames_dropped=self.frames_dropped, frames_lost=max(0, self.ids.lost),
+            frames_rejected=self.frames_rejected)
+        return Decoded(decoded.image, decoded.labels, tuple(decoded.image.shape[:2]),
+                       self.codec.ack(), stats, notice)
+
+    def _count_id(self, frame_id: int) -> str | None:
+        ids = self.ids
+        newest = ids.newest
+        kind = ids.add(frame_id)
+        if kind == "restart":
+            return f"frame ids restarted ({newest} -> {frame_id}); encoder restart?"
+        if kind in ("late", "duplicate"):
+            return (f"frame {frame_id} arrived after frame {newest} ({kind}); so far "
+                    f"{ids.reordered} reordered, {ids.duplicates} duplicate, {ids.lost} lost")
+        return None
+
+    @property
+    def frame_counts(self) -> dict[str, int]:
+        """Link statistics since start, by name.
+
+        Keys: received, lost (net of late arrivals), reordered, duplicates, restarts, decoded,
+        rejected, dropped.
+        """
+        ids = self.ids
+        return {"received": ids.received, "lost": ids.lost, "reordered": ids.reordered,
+                "duplicates": ids.duplicates, "restarts": ids.restarts,
+                "decoded": self.frames_total, "rejected": self.frames_rejected,
+                "dropped": self.frames_dropped}

@@ -1,0 +1,424 @@
+"""The robot side's per-frame policy, as plain Python: what the encoder node does between messages.
+
+::
+
+    admit(subscribers) -- pause / resume (encode_only_when_subscribed) ------------------+
+    subscriber_matched() / resume / ack timeout  -> INTRA policy (video)                 |
+    screen_image(h, w)   -- refused before conversion (max_input_pixels)                 v
+    add_image / add_labels (stamp matching) --> LatestSlot (newest wins) --> next_frame() -> encode()
+        segment -> keep ratios (rate control or fixed) -> SemanticEncoder / VideoEncoder -> EncodedFrame
+    sent(frame, message_bytes) -> rate controller update, link rates -> EncoderStats
+
+Thread use: the input methods run on the node's executor thread, ``next_frame``/``encode``/
+``sent`` on its worker thread; shared state is under one lock. Checks the codec API makes itself
+(image dtype, shape, side limits, label values) are not repeated here: its ``ValueError`` ends up
+in :meth:`encode` and is counted like any refused frame by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sqgan_ros.rate_control import RateController
+from sqgan_ros.sessions.mailbox import LatestSlot
+from sqgan_ros.sessions.runtime import configure_torch_threads, resolve_model_path
+from sqgan_ros.sessions.settings import EncoderSettings, ModelSettings
+from sqgan_ros.sessions.stamps import StampMatcher
+from sqgan_ros.sessions.stats import RateWindow
+
+__all__ = ["EncoderSession", "CameraFrame", "EncodedFrame", "EncoderStats", "INTRA_FRAMES_FOR_NEW_SUBSCRIBERS"]
+
+_UINT32 = 1 << 32
+#: INTRA frames sent when a subscriber matches (or a paused stream resumes) in video mode: two,
+#: because a new subscriber may not have matched the publisher yet when the first one is sent.
+INTRA_FRAMES_FOR_NEW_SUBSCRIBERS = 2
+#: Distinct refusal causes counted separately; more are counted as "other" (bounded memory).
+_MAX_CAUSES = 64
+
+
+@dataclass(frozen=True)
+class CameraFrame:
+    """A converted camera frame waiting for the encoder.
+
+    Args:
+        header: the camera message's header (opaque here; copied into the outputs).
+        stamp: its stamp in seconds (the rate controller's clock).
+        rgb: ``uint8 (H, W, 3)``.
+        labels: ``(H, W)`` class ids from a labels topic, or None (the segmenter runs).
+        received: ``time.perf_counter()`` when it arrived.
+    """
+
+    header: Any
+    stamp: float
+    rgb: np.ndarray
+    labels: np.ndarray | None
+    received: float
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """One encoded frame: what the SemanticFrame and the encoder's CodecStats carry."""
+
+    header: Any
+    stamp: float
+    payload: bytes
+    frame_id: int
+    frame_type: int
+    image_size: tuple[int, int]
+    model_size: tuple[int, int]
+    semantic_keep_ratio: float
+    image_keep_ratio: float
+    sent_ratio: float
+    semantic_kept: int
+    image_kept: int
+    num_latents: int
+    segment_ms: float
+    encode_ms: float
+
+
+@dataclass(frozen=True)
+class EncoderStats:
+    """CodecStats fields of one sent frame (side ENCODER), by the message's field names."""
+
+    frame_id: int
+    frame_type: int
+    payload_bits: int
+    message_bits: int
+    bpp: float
+    payload_kbps: float
+    message_kbps: float
+    fps: float
+    semantic_kept: int
+    image_kept: int
+    semantic_total: int
+    image_total: int
+    segment_ms: float
+    encode_ms: float
+    frames_total: int
+    frames_dropped: int
+    frames_rejected: int
+    decode_ms: float = math.nan
+    latency_ms: float = math.nan
+    frames_lost: int = 0
+
+
+@dataclass
+class _Audience:
+    paused: bool = False
+    frames_idle: int = 0
+    idle_since_resume: int = 0
+    intra_wanted: int = 0
+    rejected: int = 0
+    by_cause: dict[str, int] = field(default_factory=dict)
+
+
+class EncoderSession:
+    """Per-frame policy of the encoder node around a codec (``SemanticEncoder`` or ``VideoEncoder``).
+
+    Args:
+        codec: the encoder; a ``VideoEncoder`` when ``settings.video``.
+        settings: the policy (validated).
+        segmenter: run on frames without labels (None: no labels, unless they come with the frame).
+        log: receives one-line info messages (pause, resume); default: discarded.
+    """
+
+    def __init__(self, codec: Any, settings: EncoderSettings, *, segmenter: Any = None,
+                 log: Callable[[str], Any] | None = None) -> None:
+        self.codec = codec
+        self.video = settings.video
+        self.segmenter = segmenter
+        self.model_id = codec.loaded.model_id[:16]
+        self.model_size = tuple(codec.loaded.config.image_size)
+        self._log = log or (lambda _msg: None)
+        self._lock = threading.Lock()
+        self._settings = settings
+        self._rate: RateController | None = None
+        self._index_rdo: Any = None
+        self._apply(settings)
+        self._slot: LatestSlot[CameraFrame] = LatestSlot()
+        self._matcher: StampMatcher[CameraFrame, np.ndarray] = StampMatcher(settings.labels_buffer)
+        self._window = RateWindow(5.0)
+        self._audience = _Audience()
+        self._frame_id = 0
+        self.frames_total = 0
+
+    @classmethod
+    def open(cls, model: ModelSettings, settings: EncoderSettings, *,
+             log: Callable[[str], Any] | None = None) -> EncoderSession:
+        """Load the model (and segmenter) the settings name; torch is imported here.
+
+        Raises:
+            FileNotFoundError / ValueError / ModelFileError: bad model file, device or segmenter.
+        """
+        path = resolve_model_path(model.model_file)
+        threads = configure_torch_threads(model.torch_threads)
+        if settings.video:
+            from sqgan_ros.video import VideoEncoder
+            codec = VideoEncoder(path, settings.video_config(), device=model.device,
+                                 precision=model.precision)
+        else:
+            from sqgan_ros.api import SemanticEncoder
+            codec = SemanticEncoder(path, device=model.device, precision=model.precision)
+        segmenter = None
+        if settings.segmenter.strip().lower() != "topic":
+            from sqgan_ros.segmentation import make_segmenter
+            segmenter = make_segmenter(settings.segmenter, device=codec.device,
+                                       precision=model.precision)
+        session = cls(codec, settings, segmenter=segmenter, log=log)
+        session.model_path, session.torch_threads = Path(path), threads
+        return session
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def settings(self) -> EncoderSettings:
+        """The settings in force."""
+        with self._lock:
+            return self._settings
+
+    @property
+    def labels_from_topic(self) -> bool:
+        """True when label maps come with the frames (``segmenter: topic``)."""
+        return self._settings.segmenter.strip().lower() == "topic"
+
+    def update(self, changes: Mapping[str, Any]) -> EncoderSettings:
+        """Apply run-time changes (``{parameter name: value}``); they take effect on the next frame.
+
+        Raises:
+            ValueError: a value out of range (nothing is changed then).
+        """
+        with self._lock:
+            settings = self._settings.updated(changes)
+            self._apply(settings)
+            return settings
+
+    def _apply(self, settings: EncoderSettings) -> None:
+        from sqgan_ros.codec.index_rdo import IndexRDO
+
+        self._settings = settings
+        self._index_rdo = IndexRDO(semantic=settings.rdo_lambda_semantic, image=settings.rdo_lambda_image)
+        config = settings.rate_control()
+        if config is None:
+            self._rate = None
+        elif self._rate is None:
+            self._rate = RateController(config)
+        else:
+            self._rate.set_config(config)
+
+    def mode(self) -> str:
+        """One line naming the active mode (video, rate control or fixed keep ratios, weights)."""
+        s = self.settings
+        video = (f"video on (INTRA every {s.intra_interval} frames, ack timeout "
+                 f"{s.ack_timeout_frames} frames)" if s.video else "video off (every frame INTRA)")
+        if s.target_kbps > 0:
+            rate = (f"rate control to {s.target_kbps:g} kbit/s (image keep "
+                    f"{min(s.min_image_keep_ratio, s.image_keep_ratio):g}..{s.image_keep_ratio:g}, "
+                    f"semantic {s.semantic_keep_ratio:g})")
+        else:
+            rate = f"fixed keep ratios (semantic {s.semantic_keep_ratio:g}, image {s.image_keep_ratio:g})"
+        return f"{video}; {rate}"
+
+    # ------------------------------------------------------------------ audience (INTRA policy)
+    def subscriber_matched(self) -> None:
+        """A subscriber newly matched the frame topic: in video mode the next frames are INTRA."""
+        with self._lock:
+            if self.video and self._settings.intra_on_new_subscriber:
+                self._audience.intra_wanted = INTRA_FRAMES_FOR_NEW_SUBSCRIBERS
+
+    def admit(self, subscribers: int) -> bool:
+        """Whether to encode the camera frame that just arrived, given the frame topic's subscribers.
+
+        With ``encode_only_when_subscribed`` nothing is encoded while the count is 0 (counted as
+        idle; one log line on pausing, one on resuming). A resumed video stream starts with INTRA
+        frames: the references and acknowledgements from before the pause are stale.
+        """
+        with self._lock:
+            a = self._audience
+            if subscribers == 0 and self._settings.encode_only_when_subscribed:
+                a.frames_idle += 1
+                a.idle_since_resume += 1
+                pausing, a.paused = not a.paused, True
+                if pausing:
+                    self._log("no subscriber on the frame topic: camera frames are skipped until "
+                              "one appears (encode_only_when_subscribed)")
+                return False
+            if a.paused:
+                a.paused = False
+                self._log(f"{subscribers} subscriber(s) on the frame topic: encoding resumed "
+                          f"({a.idle_since_resume} camera frames skipped meanwhile)")
+                a.idle_since_resume = 0
+                if self.video:
+                    a.intra_wanted = max(a.intra_wanted, INTRA_FRAMES_FOR_NEW_SUBSCRIBERS)
+            return True
+
+    def acknowledge(self, frame_id: int) -> None:
+        """The decoder holds the state after ``frame_id`` (video: predict from it)."""
+        if self.video:
+            self.codec.acknowledge(int(frame_id))
+
+    # ------------------------------------------------------------------ inputs
+    def screen_image(self, height: int, width: int) -> tuple[str, str] | None:
+        """Check a camera image's declared size before converting it (``max_input_pixels``).
+
+        The image's sides are the API's to check (``SemanticEncoder``); only what must be
+        refused before any allocation is checked here. Count a refusal with :meth:`reject`.
+
+        Returns:
+            None when it may be converted, else ``(cause, reason)`` with cause ``"size"`` (zero)
+            or ``"too_large"``.
+        """
+        limit = self.settings.max_input_pixels
+        if height <= 0 or width <= 0:
+            return "size", f"image has zero size {height}x{width}"
+        if height * width > limit:
+            return "too_large", (f"image too large: {height}x{width} = {height * width} pixels "
+                                 f"exceeds max_input_pixels = {limit}")
+        return None
+
+    def reject(self, cause: str, message: str) -> str:
+        """Count one refused input under ``cause``; returns ``message`` (for the caller's log)."""
+        with self._lock:
+            a = self._audience
+            a.rejected += 1
+            if cause not in a.by_cause and len(a.by_cause) >= _MAX_CAUSES:
+                cause = "other"
+            a.by_cause[cause] = a.by_cause.get(cause, 0) + 1
+        return message
+
+    def add_image(self, frame: CameraFrame, key: int) -> None:
+        """A converted camera frame (``key``: its stamp, :func:`~sqgan_ros.sessions.stamps.stamp_key`)."""
+        if not self.labels_from_topic:
+            self._slot.put(frame)
+            return
+        with self._lock:
+            labels = self._matcher.add_image(key, frame)
+        if labels is not None:
+            self._slot.put(_with_labels(frame, labels))
+
+    def add_labels(self, labels: np.ndarray, key: int) -> None:
+        """A converted label map for the camera frame with stamp ``key``."""
+        with self._lock:
+            frame = self._matcher.add_labels(key, labels)
+        if frame is not None:
+            self._slot.put(_with_labels(frame, labels))
+
+    # ------------------------------------------------------------------ worker side
+    def next_frame(self, timeout: float) -> CameraFrame | None:
+        """The newest waiting frame, or None after ``timeout`` s or once closed."""
+        return self._slot.take(timeout=timeout)
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`close`."""
+        return self._slot.closed
+
+    def close(self) -> None:
+        """Wake the worker for good (idempotent)."""
+        self._slot.close()
+
+    def encode(self, frame: CameraFrame) -> EncodedFrame:
+        """Segment (unless labels came with it), choose the keep ratios, encode.
+
+        Raises:
+            ValueError / TypeError: the codec refused the frame (its own checks), or any error of
+                the networks: the caller counts it with :meth:`reject` and goes on.
+        """
+        from sqgan_ros.codec.model import KeepRatios
+        from sqgan_ros.segmentation import ExternalLabels
+
+        t0 = time.perf_counter()
+        h, w = frame.rgb.shape[:2]
+        labels = frame.labels
+        if labels is not None:
+            labels = ExternalLabels().fit(labels, (h, w))
+        elif self.segmenter is not None:
+            labels = self.segmenter.segment(frame.rgb)
+        segment_ms = (time.perf_counter() - t0) * 1000.0
+        with self._lock:
+            s = self._settings
+            want_intra = self._audience.intra_wanted > 0
+            self._audience.intra_wanted = max(0, self._audience.intra_wanted - 1)
+            decision = self._rate.decide(frame.stamp) if self._rate is not None else None
+            keep = (KeepRatios(semantic=decision.semantic_keep_ratio, image=decision.image_keep_ratio)
+                    if decision is not None else
+                    KeepRatios(semantic=s.semantic_keep_ratio, image=s.image_keep_ratio))
+            weights, index_rdo = dict(s.class_weights), self._index_rdo
+        if self.video:  # the video encoder numbers frames and picks INTRA / INTER itself
+            if want_intra:
+                self.codec.request_intra()
+            payload = self.codec.encode(frame.rgb, labels, keep_ratio=keep, class_weights=weights,
+                                        index_rdo=index_rdo)
+            stats = self.codec.last_stats
+            frame_id, sent_ratio, frame_type = stats.frame_id, stats.sent_ratio, int(stats.frame_type)
+        else:
+            frame_id = self._frame_id
+            payload = self.codec.encode(frame.rgb, labels, keep_ratio=keep, class_weights=weights,
+                                        frame_id=frame_id, index_rdo=index_rdo)
+            stats = self.codec.last_stats
+            self._frame_id = (frame_id + 1) % _UINT32
+            sent_ratio, frame_type = keep.image, 0
+        return EncodedFrame(
+            header=frame.header, stamp=frame.stamp, payload=payload, frame_id=frame_id,
+            frame_type=frame_type, image_size=(h, w), model_size=self.model_size,
+            semantic_keep_ratio=float(keep.semantic), image_keep_ratio=float(keep.image),
+            sent_ratio=float(sent_ratio), semantic_kept=int(stats.semantic_k),
+            image_kept=int(stats.image_k), num_latents=int(stats.num_latents),
+            segment_ms=segment_ms, encode_ms=(time.perf_counter() - frame.received) * 1000.0)
+
+    def sent(self, frame: EncodedFrame, message_bytes: int) -> EncoderStats:
+        """Record that ``frame`` went out as a message of ``message_bytes``; its statistics.
+
+        The rate controller learns from the message size (what the link pays), and only from
+        frames that were sent: a frame decided on but never sent costs nothing.
+        """
+        with self._lock:
+            if self._rate is not None:
+                self._rate.update(frame.stamp, frame.sent_ratio, message_bytes)
+            self.frames_total += 1
+            self._window.add(8 * len(frame.payload), 8 * message_bytes)
+            payload_kbps, message_kbps, fps = self._window.rates()
+            rejected = self._audience.rejected
+        h, w = frame.image_size
+        return EncoderStats(
+            frame_id=frame.frame_id, frame_type=frame.frame_type, payload_bits=8 * len(frame.payload),
+            message_bits=8 * message_bytes, bpp=8.0 * len(frame.payload) / float(h * w),
+            payload_kbps=payload_kbps, message_kbps=message_kbps, fps=fps,
+            semantic_kept=frame.semantic_kept, image_kept=frame.image_kept,
+            semantic_total=frame.num_latents, image_total=frame.num_latents,
+            segment_ms=frame.segment_ms, encode_ms=frame.encode_ms, frames_total=self.frames_total,
+            frames_dropped=self.frames_dropped, frames_rejected=rejected)
+
+    # ------------------------------------------------------------------ counters
+    @property
+    def frames_dropped(self) -> int:
+        """Frames replaced while the worker was busy, plus images whose labels never came."""
+        return self._slot.dropped + self._matcher.dropped_images
+
+    @property
+    def frames_idle(self) -> int:
+        """Camera frames skipped since start because nothing subscribed to the frame topic."""
+        with self._lock:
+            return self._audience.frames_idle
+
+    @property
+    def frames_rejected(self) -> int:
+        """Refused inputs since start."""
+        with self._lock:
+            return self._audience.rejected
+
+    @property
+    def rejected_by_cause(self) -> dict[str, int]:
+        """Refused inputs since start by cause."""
+        with self._lock:
+            return dict(self._audience.by_cause)
+
+
+def _with_labels(frame: CameraFrame, labels: np.ndarray) -> CameraFrame:
+    return CameraFrame(frame.header, frame.stamp, frame.rgb, labels, frame.received)
