@@ -7,21 +7,17 @@ import numpy as np
 import pytest
 import torch
 
+from sqgan_ros.data.config import DataConfig
 from sqgan_ros.data.datasets import (
-    SPLIT_SEEDS,
-    SPLIT_SPAN,
     CityscapesDataset,
-    DataConfig,
     ImageLabelFolderDataset,
     MixedDataset,
     SyntheticStreetDataset,
-    UnlabelledPhotoDataset,
-    UnlabelledVideoDataset,
-    build_training_dataset,
-    find_real_footage,
-    split_frames,
 )
+from sqgan_ros.data.footage import UnlabelledPhotoDataset, UnlabelledVideoDataset, find_real_footage, split_frames
+from sqgan_ros.data.splits import SPLIT_SEEDS, SPLIT_SPAN
 from sqgan_ros.data.synthetic import render_scene
+from sqgan_ros.data.training_set import build_dataset
 from sqgan_ros.labels import UNLABELLED
 
 SIZE = (64, 128)
@@ -132,7 +128,7 @@ def test_photo_and_mixed_datasets(tmp_path):
 
 def test_build_training_dataset_and_footage(tmp_path):
     cfg = DataConfig(size=SIZE, crop=(32, 64), length=10, synthetic_ratio=0.5, videos=(), photos=(), augment=True)
-    ds = build_training_dataset(cfg)
+    ds = build_dataset(cfg)
     assert isinstance(ds, SyntheticStreetDataset)  # no real footage given
     _check(ds[0], (32, 64), True)
     found = find_real_footage()

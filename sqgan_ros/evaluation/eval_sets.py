@@ -41,7 +41,7 @@ def _resize_crop(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def _real_frames(cfg: SetConfig, size: tuple[int, int]) -> tuple[list[np.ndarray], list[range], str]:
-    from sqgan_ros.data.datasets import UnlabelledVideoDataset, find_real_footage
+    from sqgan_ros.data.footage import UnlabelledVideoDataset, find_real_footage
 
     paths = [Path(p) for p in cfg.videos] or list(find_real_footage().videos)
     if not paths:

@@ -110,7 +110,7 @@ def load_vtest(size: tuple[int, int], frames: int, holdout_every: int = 10,
         path: the video (default: ``find_real_footage()``'s vtest.avi).
     """
     if path is None:
-        from sqgan_ros.data.datasets import find_real_footage
+        from sqgan_ros.data.footage import find_real_footage
         found = [p for p in find_real_footage().videos if p.name == "vtest.avi"]
         if not found:
             raise FileNotFoundError("vtest.avi not found (install opencv-doc)")

@@ -63,8 +63,8 @@ def _raise_interrupt(signum: int, frame: object) -> None:
 
 def train_main(argv: list[str]) -> int:
     """Parse training flags and run."""
+    from sqgan_ros.data.training_set import build_dataset
     from sqgan_ros.training.checkpoint import CheckpointError, checkpoint_paths, load_initial_weights
-    from sqgan_ros.training.data_builder import build_dataset
     from sqgan_ros.training.distributed import cleanup_distributed, init_distributed
     from sqgan_ros.training.export import build_model
     from sqgan_ros.training.trainer import Trainer

@@ -20,44 +20,11 @@ from typing import Any
 
 import yaml
 
+from sqgan_ros.data.config import DataConfig
 from sqgan_ros.typed_config import ConfigError, from_dict
 
 STAGES: tuple[int, ...] = (1, 2, 3)
 STAGE_NAMES: dict[int, str] = {1: "semantic", 2: "image", 3: "image_finetune"}
-
-
-@dataclass
-class DataConfig:
-    """Where training images come from (built by ``sqgan_ros.training.data_builder``).
-
-    Args:
-        size: (H, W) frames are rendered/resized to (the model size).
-        crop: (H, W) random training crop, or None for full frames.
-        length: virtual epoch length (samples).
-        synthetic_ratio: share of synthetic scenes; the rest is real (unlabelled) footage if found.
-        real_frames: frame split of real videos ("train" holds out every 10th frame).
-        augment: per-sample augmentation (flip, rotation, resize-crop, colour, sharpness).
-        copy_paste_p: batch copy-paste probability of traffic lights/signs (paper 0.9; 0 disables).
-        videos: explicit real videos (None: the footage the data layer finds).
-        photos: explicit real photos (None: the footage the data layer finds).
-        cityscapes_root: train on a Cityscapes-layout dataset instead (paper setting).
-        num_workers: DataLoader workers per process.
-        synthetic_pool: folder of a pre-rendered synthetic frame pool (``python -m
-            sqgan_ros.data.pool``); None renders scenes on the fly.
-    """
-
-    size: tuple[int, int] = (256, 512)
-    crop: tuple[int, int] | None = (128, 256)
-    length: int = 10_000
-    synthetic_ratio: float = 0.8
-    real_frames: str = "train"
-    augment: bool = True
-    copy_paste_p: float = 0.9
-    videos: list[str] | None = None
-    photos: list[str] | None = None
-    cityscapes_root: str | None = None
-    num_workers: int = 0
-    synthetic_pool: str | None = None
 
 
 @dataclass

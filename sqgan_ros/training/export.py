@@ -90,7 +90,7 @@ def export_model(checkpoint: str | Path, out: str | Path, batches: int | None = 
         weights_dtype: storage of the weights in the file (``float32`` or ``float16``).
     """
     from sqgan_ros.codec.model_file import save_model
-    from sqgan_ros.training.data_builder import build_dataset
+    from sqgan_ros.data.training_set import build_dataset
 
     device = torch.device(device)
     model, config = load_trained_model(checkpoint, device)

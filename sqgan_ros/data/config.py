@@ -1,0 +1,46 @@
+"""The one data configuration: the ``data:`` section of a training YAML (plain Python, no torch).
+
+Parsed by :mod:`sqgan_ros.typed_config` with the rest of the training config and built by
+:func:`sqgan_ros.data.training_set.build_dataset`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["DataConfig"]
+
+
+@dataclass
+class DataConfig:
+    """Where training images come from and how they are prepared.
+
+    Args:
+        size: (H, W) frames are rendered/resized to (the model size).
+        crop: (H, W) random training crop, or None for full frames.
+        length: virtual epoch length (samples).
+        synthetic_ratio: share of synthetic scenes; the rest is real (unlabelled) footage if found.
+        real_frames: frame split of real videos ("train" holds out every 10th frame).
+        augment: per-sample augmentation (flip, rotation, resize-crop, colour, sharpness).
+        copy_paste_p: batch copy-paste probability of traffic lights/signs (paper 0.9; 0 disables;
+            applied by the trainer).
+        videos: explicit real videos (None: the footage :func:`~sqgan_ros.data.footage.find_real_footage` finds).
+        photos: explicit real photos (None: the footage the data layer finds).
+        cityscapes_root: train on a Cityscapes-layout dataset instead (paper setting).
+        num_workers: DataLoader workers per process.
+        synthetic_pool: folder of a pre-rendered synthetic frame pool (``python -m
+            sqgan_ros.data.pool``); None renders scenes on the fly.
+    """
+
+    size: tuple[int, int] = (256, 512)
+    crop: tuple[int, int] | None = (128, 256)
+    length: int = 10_000
+    synthetic_ratio: float = 0.8
+    real_frames: str = "train"
+    augment: bool = True
+    copy_paste_p: float = 0.9
+    videos: tuple[str, ...] | None = None
+    photos: tuple[str, ...] | None = None
+    cityscapes_root: str | None = None
+    num_workers: int = 0
+    synthetic_pool: str | None = None
