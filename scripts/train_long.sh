@@ -20,6 +20,12 @@ while [ $# -gt 0 ]; do
     esac
 done
 bash "$REPO/scripts/setup.sh"
+# the photographs of sqgan_ros/data/photo_library.py (Debian's background packages), as root
+if [ "$(id -u)" = 0 ] && [ -z "${SQGAN_NO_APT:-}" ] && ! dpkg -s mate-backgrounds lomiri-wallpapers \
+        plasma-workspace-wallpapers >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mate-backgrounds \
+        lomiri-wallpapers plasma-workspace-wallpapers >/dev/null || echo "train_long.sh: photo packages not installed" >&2
+fi
 # shellcheck disable=SC1091
 . "$REPO/scripts/env.sh"
 cd "$REPO"

@@ -63,3 +63,21 @@ def test_photo_table_lists_packages_and_licences_and_holds_out_a_test_split() ->
     assert not {p.path for p in train} & {p.path for p in test}
     with pytest.raises(ValueError):
         installed_photos("val")
+
+
+def test_build_dataset_mixes_in_the_library_at_its_ratio(photo, monkeypatch) -> None:
+    from sqgan_ros.data import photo_library
+    from sqgan_ros.data.config import DataConfig
+    from sqgan_ros.data.training_set import build_dataset
+
+    monkeypatch.setattr(photo_library, "installed_photos", lambda split="train": [photo_library.Photo(str(photo), "x", "y")])
+    cfg = DataConfig(size=(64, 128), crop=(32, 64), length=40, synthetic_ratio=0.5, videos=(), photos=(),
+                     augment=False, photo_library_ratio=0.5)
+    ds = build_dataset(cfg, seed=1)
+    sources = [ds.source_of(i) for i in range(40)]
+    assert sorted(set(sources)) == [0, 1] and 15 <= sources.count(1) <= 25
+    library = next(i for i in range(40) if sources[i] == 1)
+    assert not ds[library]["has_labels"] and ds[library]["image"].shape == (3, 32, 64)
+    assert build_dataset(cfg, seed=1, training=False).__class__.__name__ == "SyntheticStreetDataset"
+    with pytest.raises(ValueError, match="photo_library_ratio"):
+        build_dataset(DataConfig(synthetic_ratio=0.8, photo_library_ratio=0.5), seed=1)

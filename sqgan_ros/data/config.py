@@ -30,6 +30,11 @@ class DataConfig:
         num_workers: DataLoader workers per process.
         synthetic_pool: folder of a pre-rendered synthetic frame pool (``python -m
             sqgan_ros.data.pool``); None renders scenes on the fly.
+        photo_library_ratio: share of samples that are multi-scale crops of the photographs
+            Debian's background packages ship, with camera degradations
+            (:mod:`sqgan_ros.data.photo_library`; training with a crop only; 0 disables, and
+            so does a machine without the packages). ``synthetic_ratio + photo_library_ratio``
+            must be <= 1; the rest is the real footage.
     """
 
     size: tuple[int, int] = (256, 512)
@@ -44,3 +49,4 @@ class DataConfig:
     cityscapes_root: str | None = None
     num_workers: int = 0
     synthetic_pool: str | None = None
+    photo_library_ratio: float = 0.0

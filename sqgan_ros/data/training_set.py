@@ -45,6 +45,8 @@ def build_dataset(config: DataConfig, seed: int = 0, training: bool = True, labe
                                  Augmenter() if augment else None, seed)
     if not 0.0 <= config.synthetic_ratio <= 1.0:
         raise ValueError(f"synthetic_ratio must be in [0, 1], got {config.synthetic_ratio}")
+    if not 0.0 <= config.photo_library_ratio <= 1.0 - config.synthetic_ratio + 1e-9:
+        raise ValueError(f"photo_library_ratio must be in [0, 1 - synthetic_ratio], got {config.photo_library_ratio}")
     aug = Augmenter() if augment else None
     pool = FramePool.open(config.synthetic_pool) if config.synthetic_pool and training else None
     synth = SyntheticStreetDataset("train", tuple(config.size), crop, aug, length=min(SPLIT_SPAN, config.length),
@@ -60,11 +62,29 @@ def build_dataset(config: DataConfig, seed: int = 0, training: bool = True, labe
                                            crop=crop, augment=aug, seed=seed + 1))
     if photos:
         real.append(UnlabelledPhotoDataset(photos, config.size, labeller, crop, aug, seed + 2))
-    if real and config.synthetic_ratio < 1.0:
+    library = _photo_library(config, crop, seed) if training else None
+    if library is not None:
+        sources.append(library)
+        ratios.append(config.photo_library_ratio)
+    footage_share = 1.0 - config.synthetic_ratio - (config.photo_library_ratio if library is not None else 0.0)
+    if real and footage_share > 1e-9:
         total = sum(len(d) for d in real)
         for d in real:
             sources.append(d)
-            ratios.append((1.0 - config.synthetic_ratio) * len(d) / total)
+            ratios.append(footage_share * len(d) / total)
+
     if len(sources) == 1:
         return synth
     return MixedDataset(sources, ratios, config.length, seed)
+
+
+def _photo_library(config: DataConfig, crop: tuple[int, int] | None, seed: int) -> Dataset | None:
+    """Crops of the installed library photos (train split), or None (disabled, no crop, none installed)."""
+    from sqgan_ros.data.photo_library import PhotoCropDataset, installed_photos
+
+    if config.photo_library_ratio <= 0.0 or crop is None:
+        return None
+    photos = installed_photos("train")
+    if not photos:
+        return None
+    return PhotoCropDataset([p.path for p in photos], tuple(crop), length=config.length, seed=seed + 3)
