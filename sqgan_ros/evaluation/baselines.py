@@ -28,17 +28,28 @@ says when even the lowest quality does not (``reached=False``).
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import io
-import re
-import shutil
-import subprocess
-from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from sqgan_ros.evaluation.baselines_common import (
+    CodecError,
+    CodecUnavailableError,
+    ImageCodec,
+    bits_per_pixel,
+    check_rgb,
+)
+from sqgan_ros.evaluation.baselines_ffmpeg import (
+    AV1IntraCodec,
+    DecodedFrameInfo,
+    HEVCIntraCodec,
+    decode_raw_frames,
+    ffmpeg_encoders,
+    ffmpeg_path,
+    run_ffmpeg,
+)
 
 __all__ = [
     "CodecError", "CodecUnavailableError", "ImageCodec", "JPEGCodec", "JPEG2000Codec", "WebPCodec",
@@ -46,104 +57,6 @@ __all__ = [
     "available_codecs", "bits_per_pixel", "RateSearchResult", "find_quality_for_bpp",
     "ffmpeg_path", "ffmpeg_encoders", "run_ffmpeg", "decode_raw_frames", "DecodedFrameInfo", "check_rgb",
 ]
-
-
-class CodecError(RuntimeError):
-    """An external encoder/decoder failed or returned something unusable."""
-
-
-class CodecUnavailableError(RuntimeError):
-    """The codec's library or binary is not installed here (the message says what to install)."""
-
-
-def check_rgb(image: np.ndarray) -> np.ndarray:
-    """Validate a uint8 ``(H, W, 3)`` RGB image and return it C-contiguous.
-
-    Args:
-        image: the image.
-    """
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"image must be a numpy array, got {type(image).__name__}")
-    if image.dtype != np.uint8:
-        raise TypeError(f"image must be uint8, got {image.dtype}")
-    if image.ndim != 3 or image.shape[2] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
-        raise ValueError(f"image must be (H, W, 3) RGB, got shape {image.shape}")
-    return np.ascontiguousarray(image)
-
-
-def bits_per_pixel(data: bytes, shape: Sequence[int]) -> float:
-    """``8 * len(data) / (H * W)`` for an image of shape ``(H, W, ...)``.
-
-    Args:
-        data: the encoded stream.
-        shape: image shape; only H and W are used.
-    """
-    height, width = int(shape[0]), int(shape[1])
-    if height < 1 or width < 1:
-        raise ValueError(f"invalid image shape {tuple(shape)}")
-    return 8.0 * len(data) / (height * width)
-
-
-class ImageCodec(ABC):
-    """A still-image codec: ``encode(rgb, quality) -> bytes`` and ``decode(bytes) -> rgb``.
-
-    Attributes:
-        name: registry name (``IMAGE_CODECS`` key).
-        quality_range: ``(lowest, highest)`` valid integer qualities; higher means better.
-        stream: what the bytes are (container / bitstream format), for reports.
-    """
-
-    name: str = ""
-    quality_range: tuple[int, int] = (0, 100)
-    stream: str = ""
-
-    def __init__(self) -> None:
-        problem = self.unavailable_reason()
-        if problem is not None:
-            raise CodecUnavailableError(f"{self.name}: {problem}")
-
-    @classmethod
-    @abstractmethod
-    def unavailable_reason(cls) -> str | None:
-        """``None`` if the codec works here, else what is missing and how to install it."""
-
-    @classmethod
-    def is_available(cls) -> bool:
-        """Whether the codec's library/binary is installed."""
-        return cls.unavailable_reason() is None
-
-    def check_quality(self, quality: int) -> int:
-        """Validate ``quality`` against ``quality_range`` and return it as an int.
-
-        Args:
-            quality: requested quality.
-        """
-        if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)):
-            raise TypeError(f"quality must be an int, got {type(quality).__name__}")
-        low, high = self.quality_range
-        if not low <= quality <= high:
-            raise ValueError(f"{self.name} quality must be in [{low}, {high}], got {quality}")
-        return int(quality)
-
-    @abstractmethod
-    def encode(self, image: np.ndarray, quality: int) -> bytes:
-        """Encode a uint8 RGB ``(H, W, 3)`` image into the complete stream to send.
-
-        Args:
-            image: the image.
-            quality: in ``quality_range``.
-        """
-
-    @abstractmethod
-    def decode(self, data: bytes) -> np.ndarray:
-        """Decode a stream produced by ``encode`` into uint8 RGB ``(H, W, 3)``.
-
-        Args:
-            data: the stream.
-        """
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
 
 
 # ---------------------------------------------------------------------------------------- Pillow
@@ -337,224 +250,6 @@ class HEIFCodec(ImageCodec):
         except (OSError, ValueError, RuntimeError) as exc:
             raise CodecError(f"cannot decode HEIF stream: {exc}") from exc
         return out.copy()
-
-
-# ---------------------------------------------------------------------------------------- ffmpeg
-
-@functools.lru_cache(maxsize=1)
-def ffmpeg_path() -> str | None:
-    """Path of the ``ffmpeg`` binary, or ``None`` (Debian: ``apt-get install ffmpeg``)."""
-    return shutil.which("ffmpeg")
-
-
-@functools.lru_cache(maxsize=1)
-def ffmpeg_encoders() -> frozenset[str]:
-    """Names of the video encoders this ffmpeg has (empty without ffmpeg)."""
-    exe = ffmpeg_path()
-    if exe is None:
-        return frozenset()
-    proc = subprocess.run([exe, "-hide_banner", "-encoders"], capture_output=True, text=True, timeout=30,
-                          check=False)
-    names = set()
-    for line in proc.stdout.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] == "V":
-            names.add(parts[1])
-    return frozenset(names)
-
-
-def run_ffmpeg(args: Sequence[str], data: bytes, timeout: float = 120.0) -> bytes:
-    """Run ``ffmpeg`` with ``args`` (after the global quiet options), piping ``data`` through.
-
-    Args:
-        args: arguments, using ``-`` / ``pipe:`` for stdin and stdout.
-        data: bytes for stdin.
-        timeout: seconds before the process is killed.
-
-    Returns:
-        stdout.
-
-    Raises:
-        CodecUnavailableError: no ffmpeg binary.
-        CodecError: non-zero exit status (message carries ffmpeg's stderr) or a timeout.
-    """
-    exe = ffmpeg_path()
-    if exe is None:
-        raise CodecUnavailableError("ffmpeg is not installed (apt-get install ffmpeg)")
-    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", *args]
-    try:
-        proc = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise CodecError(f"ffmpeg timed out after {timeout} s: {' '.join(cmd)}") from exc
-    if proc.returncode != 0:
-        err = proc.stderr.decode(errors="replace").strip()[-2000:]
-        raise CodecError(f"ffmpeg failed ({proc.returncode}): {err}")
-    return proc.stdout
-
-
-def _even_rgb(image: np.ndarray) -> np.ndarray:
-    image = check_rgb(image)
-    if image.shape[0] % 2 or image.shape[1] % 2:
-        raise ValueError(f"4:2:0 ffmpeg codecs need even image sides, got {image.shape[:2]}")
-    return image
-
-
-def _raw_input_args(height: int, width: int) -> list[str]:
-    return ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-framerate", "10", "-i", "pipe:"]
-
-
-_SHOWINFO_N = re.compile(r"\bn:\s*(\d+)")
-_SHOWINFO_POS = re.compile(r"\bpos:\s*(-?\d+)")
-_SHOWINFO_SIZE = re.compile(r"\bs:(\d+)x(\d+)")
-
-
-@dataclass(frozen=True)
-class DecodedFrameInfo:
-    """One frame ffmpeg's ``showinfo`` filter reported while decoding.
-
-    Attributes:
-        index: output frame number.
-        pos: byte offset in the input stream of the packet the frame came from (-1 if unknown).
-    """
-
-    index: int
-    pos: int
-
-
-def decode_raw_frames(data: bytes, demuxer: str, extra: Sequence[str] = ()) -> tuple[list[np.ndarray], list[DecodedFrameInfo]]:
-    """Decode a raw bitstream with ffmpeg (one run) into RGB frames.
-
-    The frame size is read from the stream (ffmpeg's ``showinfo`` filter), so no side
-    information is needed; every output frame is kept (``-fps_mode passthrough``).
-
-    Args:
-        data: the bitstream.
-        demuxer: ffmpeg input format (``h264``, ``hevc``, ``obu``).
-        extra: extra input options placed before ``-i`` (e.g. error concealment flags).
-
-    Returns:
-        ``(frames, infos)``: uint8 ``(H, W, 3)`` frames and their ``DecodedFrameInfo``.
-    """
-    exe = ffmpeg_path()
-    if exe is None:
-        raise CodecUnavailableError("ffmpeg is not installed (apt-get install ffmpeg)")
-    if not data:
-        raise CodecError("empty stream")
-    cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "info", *extra, "-f", demuxer, "-i", "pipe:",
-           "-vf", "showinfo", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:"]
-    try:
-        proc = subprocess.run(cmd, input=data, capture_output=True, timeout=120, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise CodecError("ffmpeg decode timed out") from exc
-    log = proc.stderr.decode(errors="replace")
-    if proc.returncode != 0:
-        raise CodecError(f"ffmpeg could not decode the {demuxer} stream: {log.strip()[-2000:]}")
-    infos, size = [], None
-    for line in log.splitlines():
-        if "Parsed_showinfo" not in line or " n:" not in line:
-            continue
-        index, pos, dims = _SHOWINFO_N.search(line), _SHOWINFO_POS.search(line), _SHOWINFO_SIZE.search(line)
-        if index is None or dims is None:
-            continue
-        size = (int(dims.group(2)), int(dims.group(1)))
-        infos.append(DecodedFrameInfo(index=int(index.group(1)), pos=int(pos.group(1)) if pos else -1))
-    if size is None:
-        raise CodecError(f"ffmpeg decoded no frame from the {demuxer} stream")
-    frame_bytes = size[0] * size[1] * 3
-    raw = proc.stdout
-    if len(raw) != frame_bytes * len(infos):
-        raise CodecError(f"decoder returned {len(raw)} bytes for {len(infos)} frames of {size[1]}x{size[0]}")
-    frames = np.frombuffer(raw, dtype=np.uint8).reshape(-1, size[0], size[1], 3)
-    return [f.copy() for f in frames], infos
-
-
-class _FFmpegIntraCodec(ImageCodec):
-    """One frame through an ffmpeg video encoder; ``quality = max_crf - crf``."""
-
-    encoder: str = ""
-    muxer: str = ""
-    max_crf: int = 63
-
-    @classmethod
-    def unavailable_reason(cls) -> str | None:
-        """``None`` if ffmpeg is installed and has ``encoder``, else what is missing."""
-        if ffmpeg_path() is None:
-            return "ffmpeg is not installed (apt-get install ffmpeg)"
-        if cls.encoder not in ffmpeg_encoders():
-            return f"this ffmpeg has no {cls.encoder} encoder"
-        return None
-
-    @abstractmethod
-    def _encoder_args(self, crf: int) -> list[str]:
-        """Output options for ffmpeg that select the encoder at ``crf``."""
-
-    def encode(self, image: np.ndarray, quality: int) -> bytes:
-        """One frame encoded by ffmpeg at CRF ``max_crf - quality``, yuv420p (image sides must be even)."""
-        image = _even_rgb(image)
-        crf = self.max_crf - self.check_quality(quality)
-        args = [*_raw_input_args(*image.shape[:2]), "-frames:v", "1", *self._encoder_args(crf),
-                "-pix_fmt", "yuv420p", "-f", self.muxer, "pipe:"]
-        data = run_ffmpeg(args, image.tobytes())
-        if not data:
-            raise CodecError(f"{self.encoder} produced no bytes")
-        return data
-
-    def decode(self, data: bytes) -> np.ndarray:
-        """Decode the stream with ffmpeg; exactly one frame must come out."""
-        frames, _ = decode_raw_frames(data, self.muxer)
-        if len(frames) != 1:
-            raise CodecError(f"expected one frame, decoded {len(frames)}")
-        return frames[0]
-
-
-class HEVCIntraCodec(_FFmpegIntraCodec):
-    """HEVC intra, bare Annex-B bitstream (VPS/SPS/PPS + one IDR; x265's info SEI disabled).
-
-    Args:
-        preset: x265 preset (``medium`` by default, like BPG's default effort).
-    """
-
-    name = "hevc_intra"
-    quality_range = (0, 51)
-    stream = "HEVC Annex-B bitstream (.hevc)"
-    encoder = "libx265"
-    muxer = "hevc"
-    max_crf = 51
-
-    def __init__(self, preset: str = "medium") -> None:
-        super().__init__()
-        self.preset = preset
-
-    def _encoder_args(self, crf: int) -> list[str]:
-        return ["-c:v", "libx265", "-preset", self.preset, "-crf", str(crf),
-                "-x265-params", "info=0:keyint=1:log-level=error"]
-
-
-class AV1IntraCodec(_FFmpegIntraCodec):
-    """AV1 intra (libaom, all-intra usage, still-picture) as an AV1 low-overhead OBU stream.
-
-    The stream is a temporal delimiter + sequence header + frame (the ``.obu`` format).
-
-    Args:
-        cpu_used: libaom speed 0 (slowest) .. 9.
-    """
-
-    name = "av1_intra"
-    quality_range = (0, 63)
-    stream = "AV1 low-overhead OBU stream (.obu)"
-    encoder = "libaom-av1"
-    muxer = "obu"
-    max_crf = 63
-
-    def __init__(self, cpu_used: int = 6) -> None:
-        super().__init__()
-        if not 0 <= cpu_used <= 9:
-            raise ValueError(f"cpu_used must be in 0..9, got {cpu_used}")
-        self.cpu_used = int(cpu_used)
-
-    def _encoder_args(self, crf: int) -> list[str]:
-        return ["-c:v", "libaom-av1", "-usage", "allintra", "-still-picture", "1",
-                "-cpu-used", str(self.cpu_used), "-crf", str(crf)]
 
 
 # -------------------------------------------------------------------------------------- registry

@@ -138,8 +138,8 @@ def refresh_readme(readme: Path, block: str) -> bool:
 def _evaluate(config: Path, model: Path, out: Path, threads: int) -> list[dict[str, Any]]:
     import torch
 
-    from sqgan_ros.evaluation.run import run_evaluation
     from sqgan_ros.evaluation.report import read_points_csv
+    from sqgan_ros.evaluation.run import run_evaluation
     from sqgan_ros.evaluation.sweep import load_config
 
     previous = torch.get_num_threads()
