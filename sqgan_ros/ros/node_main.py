@@ -72,7 +72,7 @@ def run_node(make_node: Callable[[], Any], name: str, help_text: Callable[[], st
     except KeyboardInterrupt:
         pass
     except Exception as exc:
-        if context is None or not context.ok() or isinstance(exc, ExternalShutdownException):
+        if isinstance(exc, ExternalShutdownException) or (context is not None and not context.ok()):
             return 0  # stopping: whatever failed inside the closing context is part of that
         if not isinstance(exc, (ValueError, TypeError, OSError, RuntimeError, ParameterException)):
             raise
