@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from sqgan_ros.codec.blocks import ResBlock, Upsample, fast_inference, fast_path, upsample_conv_subpixel
+from sqgan_ros.codec.branches import one_hot_labels
 from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.encoders import unshuffled_one_hot
-from sqgan_ros.codec.model import SQGAN, KeepRatios, one_hot_labels
+from sqgan_ros.codec.model import SQGAN, KeepRatios
 from sqgan_ros.codec.spade import ConditionPyramid
 
 ATOL = 1e-5
