@@ -38,7 +38,17 @@ def test_round_trip_counts_the_stream_that_decodes(name, image):
         assert b.bits_per_pixel(data, image.shape) == 8 * len(data) / (64 * 128)
         sizes.append(len(data))
     assert sizes[0] < sizes[1] < sizes[2], sizes  # bits increase with quality
-    assert psnr(image, codec.decode(codec.encode(image, high))) > 30.0
+    best = psnr(image, codec.decode(codec.encode(image, high)))
+    factor = getattr(b.IMAGE_CODECS[name], "scale_factor", 1)
+    if factor == 1:
+        assert best > 30.0
+    else:  # a downscaling codec at its best quality is as good as the resize round trip itself
+        import cv2
+
+        h, w = image.shape[:2]
+        resized = cv2.resize(cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA), (w, h),
+                             interpolation=cv2.INTER_LANCZOS4)
+        assert best > psnr(image, resized) - 1.0
 
 
 @pytest.mark.parametrize("name", CODEC_NAMES)
@@ -192,3 +202,17 @@ def test_video_input_validation(sequence):
         bv.encode_video([sequence[0], sequence[1][:64]], bv.VideoSettings())
     with pytest.raises(ValueError):
         bv.drop_frames(5, 1.0)
+
+
+@pytest.mark.parametrize("codec", ["x264_x2", "x265_x4"])
+def test_downscaled_video_baseline_shows_full_size_frames_at_lower_rates(codec, sequence):
+    _video_available(codec)
+    assert bv.video_scale(codec) == int(codec[-1]) and bv.video_scale("x265") == 1
+    settings = bv.VideoSettings(codec=codec, kbps=10.0, fps=10.0, gop=20)
+    run = bv.run_video_baseline(sequence[:10], settings)
+    assert all(f.shape == sequence[0].shape for f in run.shown) and all(run.decoded)
+    # 10 frames at 10 fps is one second: the stream stays near its (tiny) rate target
+    assert sum(run.frame_bytes) * 8 / 1000 < 10.0 * 2.0
+    assert np.mean(psnr(np.stack(sequence[:10]), np.stack(run.shown))) > 15.0
+    with pytest.raises(ValueError):
+        bv.video_scale("x266")

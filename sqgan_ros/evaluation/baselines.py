@@ -50,6 +50,7 @@ from sqgan_ros.evaluation.baselines_ffmpeg import (
     ffmpeg_path,
     run_ffmpeg,
 )
+from sqgan_ros.evaluation.baselines_scaled import SCALED, scaled_codec_class
 
 __all__ = [
     "CodecError", "CodecUnavailableError", "ImageCodec", "JPEGCodec", "JPEG2000Codec", "WebPCodec",
@@ -258,6 +259,9 @@ IMAGE_CODECS: dict[str, type[ImageCodec]] = {
     cls.name: cls for cls in (JPEGCodec, JPEG2000Codec, WebPCodec, AVIFCodec, HEIFCodec, HEVCIntraCodec,
                               AV1IntraCodec)
 }
+# downscale by 2 or 4, code, upscale back: the honest low-rate baselines (baselines_scaled.py)
+IMAGE_CODECS.update({cls.name: cls for cls in (scaled_codec_class(IMAGE_CODECS[base], factor)
+                                               for base, factor in SCALED)})
 
 
 def get_codec(name: str, **options: object) -> ImageCodec:

@@ -19,7 +19,7 @@ import struct
 import cv2
 import numpy as np
 
-from sqgan_ros.evaluation.baselines import CodecError, ImageCodec, check_rgb
+from sqgan_ros.evaluation.baselines_common import CodecError, ImageCodec, check_rgb
 
 __all__ = ["SCALED", "SIZE_HEADER", "scaled_codec_class"]
 
@@ -37,6 +37,7 @@ def scaled_codec_class(base: type[ImageCodec], factor: int) -> type[ImageCodec]:
     class ScaledCodec(ImageCodec):
         name = f"{base.name}_x{factor}"
         quality_range = base.quality_range
+        scale_factor = factor
         stream = f"4-byte size + {base.stream} at 1/{factor} size, Lanczos upscaling"
 
         def __init__(self, **options: object) -> None:

@@ -18,10 +18,12 @@ from ffmpeg and is counted.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from sqgan_ros.evaluation.baselines import (
@@ -35,12 +37,24 @@ from sqgan_ros.evaluation.baselines import (
 )
 
 __all__ = [
-    "VIDEO_CODECS", "VideoSettings", "EncodedVideo", "DecodedVideo", "encode_video", "decode_video",
+    "VIDEO_CODECS", "video_scale", "VideoSettings", "EncodedVideo", "DecodedVideo", "encode_video", "decode_video",
     "split_access_units", "drop_frames", "simulate_frame_loss", "hold_last_frame", "VideoRun", "run_video_baseline",
 ]
 
 #: Video codec name -> (ffmpeg encoder, raw Annex-B format).
 VIDEO_CODECS: dict[str, tuple[str, str]] = {"x264": ("libx264", "h264"), "x265": ("libx265", "hevc")}
+# The same encoders on frames downscaled by 2 or 4 (INTER_AREA) and upscaled back for the viewer
+# (Lanczos): what an engineer does to reach a few kbit/s. The stream's own SPS carries the small
+# size; the viewer's size is the camera's, agreed once when the stream starts.
+VIDEO_CODECS.update({f"{name}_x{s}": VIDEO_CODECS[name] for name in ("x264", "x265") for s in (2, 4)})
+
+
+def video_scale(codec: str) -> int:
+    """The downscaling factor of a video baseline name (``x265_x2`` -> 2, ``x265`` -> 1)."""
+    if codec not in VIDEO_CODECS:
+        raise ValueError(f"codec must be one of {list(VIDEO_CODECS)}, got {codec!r}")
+    head, _, tail = codec.rpartition("_x")
+    return int(tail) if head and tail.isdigit() else 1
 
 # Decoder options: conceal errors instead of giving up, and output frames even when their
 # references are missing (as a live viewer does).
@@ -376,10 +390,21 @@ def run_video_baseline(frames: Sequence[np.ndarray], settings: VideoSettings,
         settings: codec and rate.
         received: bool per frame (None: every frame arrives).
     """
+    factor = video_scale(settings.codec)
+    if factor > 1:  # the base encoder's own name: stream parsing (access units) goes by it
+        settings = dataclasses.replace(settings, codec=settings.codec.rpartition("_x")[0])
+    h, w = frames[0].shape[:2]
     t0 = time.perf_counter()
-    video = encode_video(frames, settings)
+    if factor > 1:
+        small = (max(2, (w // factor) & ~1), max(2, (h // factor) & ~1))
+        frames_in = [cv2.resize(f, small, interpolation=cv2.INTER_AREA) for f in frames]
+    else:
+        frames_in = list(frames)
+    video = encode_video(frames_in, settings)
     t1 = time.perf_counter()
     decoded = decode_video(video, received)
+    shown = hold_last_frame(decoded, fill=np.zeros_like(frames_in[0]))
+    if factor > 1:
+        shown = [cv2.resize(f, (w, h), interpolation=cv2.INTER_LANCZOS4) for f in shown]
     t2 = time.perf_counter()
-    return VideoRun(list(video.frame_bytes), hold_last_frame(decoded, fill=np.zeros_like(frames[0])),
-                    [f is not None for f in decoded.frames], t1 - t0, t2 - t1)
+    return VideoRun(list(video.frame_bytes), shown, [f is not None for f in decoded.frames], t1 - t0, t2 - t1)

@@ -64,6 +64,9 @@ __all__ = [
 CODEC_LABELS: dict[str, str] = {
     "sqgan": "SQ-GAN", "jpeg": "JPEG", "jpeg2000": "JPEG 2000", "webp": "WebP", "avif": "AVIF",
     "heif": "HEIF (HEVC)", "hevc_intra": "HEVC intra", "av1_intra": "AV1 intra", "x264": "x264", "x265": "x265",
+    **{f"{base}_x{s}": f"{name} at 1/{s} size" for base, name in
+       (("av1_intra", "AV1 intra"), ("hevc_intra", "HEVC intra"), ("jpeg2000", "JPEG 2000"), ("x264", "x264"),
+        ("x265", "x265")) for s in (2, 4)},
 }
 
 #: Columns of points.csv, in order.
