@@ -98,7 +98,7 @@ def test_position_tables_learned_on_one_grid_code_others(trained: EntropyPriors)
             assert decode_frame(encode_frame(header, symbols, trained), trained)[1] == symbols
 
 
-def test_from_statistics_learns_context_odds(trained: EntropyPriors) -> None:
+def test_fit_priors_learns_context_odds(trained: EntropyPriors) -> None:
     odds = trained.image.position_odds
     # a cell whose left, up and up-left neighbours are kept is kept more often than chance
     assert odds[7].max() > 2 * ODDS_ONE and odds[0].min() < ODDS_ONE
@@ -106,7 +106,7 @@ def test_from_statistics_learns_context_odds(trained: EntropyPriors) -> None:
     assert trained.image.index_counts[0] > trained.image.index_counts[-1]
 
 
-def test_from_statistics_validation() -> None:
+def test_fit_priors_validation() -> None:
     frames = _frames(6, 2, skew=0.0)
     with pytest.raises(ValueError, match="outside its codebook"):
         fit_priors(frames, {"semantic": 1024, "image": 16})
