@@ -34,13 +34,15 @@ METRICS: dict[str, tuple[str, str]] = {
     "psnr": ("PSNR", "{:.2f} dB"), "ms_ssim": ("MS-SSIM", "{:.4f}"), "lpips": ("LPIPS", "{:.3f}"),
     "fid": ("FID", "{:.1f}"), "seg_miou": ("segmenter mIoU", "{:.1%}"), "semantic_miou": ("decoded-map mIoU", "{:.1%}"),
     "psnr_important": ("PSNR (important classes)", "{:.2f} dB"),
+    "periodic_db": ("stripe energy at period 4", "{:.1f} dB"),
 }
 #: Metrics where larger is better (the others, LPIPS and FID, are distances).
 HIGHER_IS_BETTER: frozenset[str] = frozenset({"psnr", "ms_ssim", "seg_miou", "semantic_miou", "psnr_important"})
 CANNOT_REACH = "cannot reach"
 ABOVE_RANGE = "above range"
 _NUMERIC = {"frames", "bytes_mean", "bpp", "kbps", "message_overhead_bytes", "message_bpp", "reached_fraction",
-            "psnr", "ms_ssim", "lpips", "fid", "seg_miou", "semantic_miou", "psnr_important", "encode_ms", "decode_ms"}
+            "psnr", "ms_ssim", "lpips", "fid", "seg_miou", "semantic_miou", "psnr_important", "encode_ms", "decode_ms",
+            "periodic_db"}
 
 
 @dataclass(frozen=True)

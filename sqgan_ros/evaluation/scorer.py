@@ -12,6 +12,9 @@ from sqgan_ros.evaluation.sweep_config import MetricsConfig
 from sqgan_ros.evaluation.sweep_points import Point, kbps_at
 from sqgan_ros.labels import IMPORTANT_CLASSES
 
+# the stripe metric's period: the small presets' pixel-shuffle factor (evaluation/periodic.py)
+PERIOD = 4
+
 __all__ = ["Scorer"]
 
 
@@ -88,6 +91,7 @@ class Scorer:
             ms_ssim,
             psnr,
         )
+        from sqgan_ros.evaluation.periodic import periodic_artefact
 
         if len(point.recon) != len(evalset) or len(point.frame_bytes) != len(evalset):
             raise ValueError(f"{point.codec} {point.setting}: {len(point.recon)} reconstructions for {len(evalset)} frames")
@@ -112,6 +116,7 @@ class Scorer:
             values = masked_psnr(ref, rec, class_mask(gt, IMPORTANT_CLASSES))
             finite = values[np.isfinite(values)]
             row["psnr_important"] = float(np.mean(finite)) if finite.size else float("nan")
+        row["periodic_db"] = float(np.mean([periodic_artefact(a, b, PERIOD).db for a, b in zip(ref, rec)]))
         if point.decoded_labels:
             row["semantic_miou"] = miou_from_confusion(confusion_matrix(gt, np.stack(point.decoded_labels))).miou
         else:

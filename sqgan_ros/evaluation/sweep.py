@@ -73,7 +73,7 @@ CODEC_LABELS: dict[str, str] = {
 COLUMNS: tuple[str, ...] = (
     "set", "codec", "kind", "setting", "frames", "bytes_mean", "bpp", "kbps", "message_overhead_bytes",
     "message_bpp", "reached_fraction", "psnr", "ms_ssim", "lpips", "fid", "seg_miou", "semantic_miou",
-    "psnr_important", "label_reference", "encode_ms", "decode_ms",
+    "psnr_important", "label_reference", "encode_ms", "decode_ms", "periodic_db",
 )
 
 
