@@ -206,6 +206,9 @@ def test_reconstructions_carry_camera_stamps_frame_id_and_size(graph) -> None:
     assert stats and stats[-1].latency_ms > 0 and stats[-1].decode_ms > 0
     assert stats[-1].payload_bits > 0 and stats[-1].bpp > 0
     assert any(np.isfinite(s.encode_ms) for s in stats), "decoder stats never carried encode_ms"
+    # the decoder knows what the link carried: the received message's size, not NaN
+    assert all(np.isfinite(s.message_kbps) and s.message_bits > s.payload_bits for s in stats)
+    assert any(s.message_kbps > s.payload_kbps > 0 for s in stats)
 
 
 def _person_recall(graph, frames: list[Any]) -> float:

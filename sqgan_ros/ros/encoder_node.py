@@ -90,9 +90,9 @@ class EncoderNode(Node):
 
     # ------------------------------------------------------------------ inputs
     def _on_params(self, changes: dict[str, Any]) -> None:
+        self.session.update(changes)  # raises ValueError (the change is refused) before any effect
         if "camera_info_period_s" in changes:
             self._info_period = float(changes["camera_info_period_s"])
-        self.session.update(changes)
         self.get_logger().info("parameters updated: " + ", ".join(
             f"{k}={val}" for k, val in sorted(changes.items())))
 

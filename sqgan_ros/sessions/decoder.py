@@ -121,6 +121,9 @@ class DecoderSession:
         self.frames_dropped = 0
         self.frames_rejected = 0
         self._encode_ms: OrderedDict[int, float] = OrderedDict()
+        #: The model file and torch threads in use (set by :meth:`open`).
+        self.model_path: Path | None = None
+        self.torch_threads: int | None = None
 
     @classmethod
     def open(cls, model: ModelSettings, settings: DecoderSettings,

@@ -149,6 +149,9 @@ class EncoderSession:
         self._audience = _Audience()
         self._frame_id = 0
         self.frames_total = 0
+        #: The model file and torch threads in use (set by :meth:`open`).
+        self.model_path: Path | None = None
+        self.torch_threads: int | None = None
 
     @classmethod
     def open(cls, model: ModelSettings, settings: EncoderSettings, *,

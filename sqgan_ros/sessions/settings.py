@@ -290,10 +290,6 @@ class EncoderSettings(_Settings):
                                  max_keep=self.image_keep_ratio,
                                  semantic_keep_ratio=self.semantic_keep_ratio)
 
-    def preset_name(self) -> str | None:
-        """``uniform`` when every class weight is 1, else None (a custom set; see the node)."""
-        return "uniform" if all(v == 1.0 for v in self.class_weights.values()) else None
-
 
 @dataclass(frozen=True)
 class DecoderSettings(_Settings):
