@@ -113,10 +113,11 @@ def _check_counts(s: dict, kbps: float) -> None:
     # tbf counts Ethernet frames: the L2 rate stays at the limit (1600 B bucket of slack)
     slack = 8 * 1600 / whole["seconds"] / 1000
     assert whole["r2o"]["l2_kbps"] <= kbps + slack + 0.5
-    # the capture accounts for the counters' IP bytes (both directions, within 3 %)
+    # the capture accounts for the counters' IP bytes over the same window (both directions;
+    # the capture's one-second buckets blur the window's edges)
     for d in ("r2o", "o2r"):
-        captured = sum(s["capture"]["by_category"][d].values())
-        assert captured == pytest.approx(whole[d]["ip_bytes"], rel=0.03, abs=600)
+        captured = sum(s["split_whole_kbps"][d].values())
+        assert captured == pytest.approx(whole[d]["ip_kbps"], rel=0.05, abs=0.3)
     assert s["decoded"]["frames"] >= 1
     assert s["split_steady_kbps"]["r2o"].get("frame", 0) > 0
 

@@ -95,6 +95,7 @@ def summarize(counters: list, t0: float, t_end: float, link: Any, args: dict[str
     s["link_whole"] = _counter_rates(counters, t0, t_end + 1, link.robot, link.operator)
     s["link_steady"] = _counter_rates(counters, steady_a, t_end + 1, link.robot, link.operator)
     if cap:
+        s["split_whole_kbps"] = _capture_rates(cap, t0, t_end)  # the counters' window
         s["split_steady_kbps"] = _capture_rates(cap, steady_a, t_end)
         s["split_startup_kbps"] = _capture_rates(cap, t0, (first + 5.0) if first else t_end)
         s["capture"] = {k: cap[k] for k in ("bytes", "by_category", "topics", "datagrams", "non_ip",
