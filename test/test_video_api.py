@@ -14,9 +14,9 @@ from sqgan_ros.bitstream import FrameType, peek_header
 from sqgan_ros.codec.config import get_config
 from sqgan_ros.codec.model import SQGAN
 from sqgan_ros.codec.model_file import load_model, save_model
-from sqgan_ros.video import ReferenceMissingError, VideoConfig, VideoDecoder, VideoEncoder
 from sqgan_ros.evaluation.video import equal_quality_saving
 from sqgan_ros.evaluation.video import main as evaluate_main
+from sqgan_ros.video import ReferenceMissingError, VideoConfig, VideoDecoder, VideoEncoder
 
 
 @pytest.fixture(scope="module")
