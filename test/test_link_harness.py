@@ -6,6 +6,7 @@ The run needs root (network namespaces, veth, tc); elsewhere it skips and says w
 from __future__ import annotations
 
 import json
+import shutil
 import struct
 import subprocess
 import sys
@@ -130,6 +131,8 @@ def test_short_run_across_namespaces(tmp_path):
 
 @pytest.mark.slow
 def test_long_run_with_loss(tmp_path):
+    if shutil.which("iptables") is None:
+        pytest.skip("--loss needs iptables (statistic match): not installed")
     s = _run_harness(tmp_path, "--kbps", "32", "--loss", "0.1", "--profile", "thin",
                      "--duration", "120")
     _check_counts(s, 32.0)

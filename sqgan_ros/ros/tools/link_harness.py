@@ -31,6 +31,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqgan_ros.ros.graph_plan import GraphOptions, graph_plan, is_synthetic, node_command
+from sqgan_ros.ros.tools.run_graph import prerender_synthetic
 from sqgan_ros.tools.link_report import summarize
 from sqgan_ros.tools.netns_link import LinkConfig, NetnsLink, namespaces_problem
 
@@ -38,14 +40,6 @@ __all__ = ["main"]
 
 REPO = Path(__file__).resolve().parents[3]
 PROFILE_DIR = REPO / "config" / "link"
-
-
-def _graph_module() -> Any:
-    try:
-        from sqgan_ros.ros.tools import run_graph  # type: ignore[attr-defined]
-    except ImportError:
-        from sqgan_ros.ros import run_graph  # type: ignore[no-redef]
-    return run_graph
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,16 +116,15 @@ def _env(base: dict[str, str], profile: str, xml: str | None, local: bool = Fals
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """One harness run; returns the summary (also written to ``<out>/summary.json``)."""
-    rg = _graph_module()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    if rg.is_synthetic(args.source):
-        rg.prerender_synthetic(args.source, 200)
+    if is_synthetic(args.source):
+        prerender_synthetic(args.source, 200)
     target = args.kbps if args.target_kbps is None else args.target_kbps
-    opts = rg.GraphOptions(source=args.source, model=args.model, target_kbps=float(target),
+    opts = GraphOptions(source=args.source, model=args.model, target_kbps=float(target),
                            fps=args.fps, torch_threads=args.torch_threads,
                            video=True if args.video else None)
-    plans = {p.executable: p for p in rg.graph_plan(opts)}
+    plans = {p.executable: p for p in graph_plan(opts)}
     link = NetnsLink(LinkConfig(kbps=args.kbps, loss=args.loss, burst_bytes=args.burst,
                                 latency_ms=args.latency_ms))
     base = dict(os.environ)
@@ -157,7 +150,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                  ("encoder_node", link.robot, "robot_link.xml")]
         for exe, ns, xml in order:
             if exe in plans:
-                run_.start(exe, ns, rg.node_command(plans[exe], files), _env(base, args.profile, xml))
+                run_.start(exe, ns, node_command(plans[exe], files), _env(base, args.profile, xml))
                 time.sleep(0.5)  # participant ids in start order (the thin profile fixes them)
         monitor_env = _env(base, args.profile, "operator_local.xml", local=True)
         run_.start("monitor", link.operator, [py, "-m", "sqgan_ros.ros.tools.link_monitor",
