@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from ros_probe import start_process
 
+from sqgan_ros.tools.processes import stop_process
+
 pytestmark = pytest.mark.ros
 
 BAD_WORDS = ("Traceback", "context is invalid", "Failed to publish", "error:")
@@ -35,13 +37,7 @@ def _commands(model: Path) -> dict[str, list[str]]:
 
 
 def _stop(proc: subprocess.Popen, sig: int, timeout: float = 20.0) -> int:
-    proc.send_signal(sig)
-    try:
-        return proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        return -999
+    return stop_process(proc, timeout=timeout, sig=sig)  # SIGKILL (exit -9) after the timeout
 
 
 def _wait_for_torch(proc: subprocess.Popen, timeout: float = 60.0) -> bool:

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from sqgan_ros.tools.processes import stop_process, stop_processes
 
@@ -39,6 +40,30 @@ def test_each_child_gets_the_mildest_signal_that_stops_it() -> None:
     assert time.monotonic() - start < 10.0
     for proc in procs:
         proc.stdout.close()
+
+
+def test_first_signal_and_process_groups() -> None:
+    proc = _child("ignore_int")  # SIGTERM as the first signal stops it at once
+    assert stop_process(proc, timeout=5.0, sig=signal.SIGTERM) == -signal.SIGTERM
+    proc.stdout.close()
+    # a shell leading its own group, with a sleeping grandchild: the group signal reaches both
+    leader = subprocess.Popen(["bash", "-c", "sleep 60 & echo $!; wait"], stdout=subprocess.PIPE, text=True,
+                              start_new_session=True)
+    grandchild = int(leader.stdout.readline())
+    assert stop_process(leader, timeout=5.0, sig=signal.SIGTERM, group=True) != 0
+    leader.stdout.close()
+    deadline = time.monotonic() + 5.0
+    while _running(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(grandchild), "the grandchild outlived its group's signal"
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def test_stop_process_kills_after_its_timeout_and_leaves_exited_ones_alone() -> None:

@@ -9,6 +9,7 @@ pipeline benchmark, the DDS tests)::
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -25,35 +26,49 @@ def _wait(proc: subprocess.Popen, timeout: float) -> bool:
         return False
 
 
-def stop_processes(procs: Iterable[subprocess.Popen], grace_s: float = 5.0, term_s: float = 2.0) -> list[int]:
+def _signal(proc: subprocess.Popen, sig: int, group: bool) -> None:
+    try:
+        if group:  # the process and everything it started (it must lead its own session/group)
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+    except ProcessLookupError:  # exited meanwhile
+        pass
+
+
+def stop_processes(procs: Iterable[subprocess.Popen], grace_s: float = 5.0, term_s: float = 2.0,
+                   sig: int = signal.SIGINT, group: bool = False) -> list[int]:
     """Stop ``procs`` as Ctrl-C would and return their exit statuses, in order.
 
-    Every running process gets SIGINT at once; together they have ``grace_s`` seconds to exit.
-    One still running then gets SIGTERM and ``term_s`` seconds more (0: skip SIGTERM), then
-    SIGKILL. Processes that already exited are left alone.
+    Every running process gets ``sig`` (SIGINT) at once; together they have ``grace_s`` seconds
+    to exit. One still running then gets SIGTERM and ``term_s`` seconds more (0: skip SIGTERM),
+    then SIGKILL. Processes that already exited are left alone.
 
     Args:
         procs: processes started with ``subprocess.Popen``.
-        grace_s: seconds, shared by all, to exit after SIGINT.
+        grace_s: seconds, shared by all, to exit after ``sig``.
         term_s: seconds each to exit after SIGTERM; 0 goes straight to SIGKILL.
+        sig: the first signal (e.g. SIGTERM to test a node's SIGTERM handling).
+        group: signal each process's whole process group (started with ``start_new_session=True``).
     """
     procs = list(procs)
     for proc in procs:
         if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            _signal(proc, sig, group)
     deadline = time.monotonic() + grace_s
     for proc in procs:
         if _wait(proc, deadline - time.monotonic()):
             continue
         if term_s > 0:
-            proc.terminate()
+            _signal(proc, signal.SIGTERM, group)
             if _wait(proc, term_s):
                 continue
-        proc.kill()
+        _signal(proc, signal.SIGKILL, group)
         proc.wait()
     return [proc.returncode for proc in procs]
 
 
-def stop_process(proc: subprocess.Popen, timeout: float = 10.0) -> int:
-    """Stop one process: SIGINT, SIGKILL after ``timeout`` seconds; its exit status."""
-    return stop_processes([proc], grace_s=timeout, term_s=0.0)[0]
+def stop_process(proc: subprocess.Popen, timeout: float = 10.0, sig: int = signal.SIGINT,
+                 group: bool = False) -> int:
+    """Stop one process: ``sig`` (SIGINT), SIGKILL after ``timeout`` seconds; its exit status."""
+    return stop_processes([proc], grace_s=timeout, term_s=0.0, sig=sig, group=group)[0]
