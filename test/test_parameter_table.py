@@ -148,6 +148,14 @@ def test_without_help_a_failing_ros_start_is_an_error() -> None:
     assert out.returncode == 1 and "camera_source: error:" in out.stderr, out
 
 
+def test_mistyped_start_parameters_are_reported() -> None:
+    from sqgan_ros.ros.parameters import mistyped_overrides
+
+    names = ["image_keep_ration", "output_size", "use_sim_time", "totally_unrelated", "class_weights.x"]
+    assert mistyped_overrides(encoder_specs(), names) == ["image_keep_ration"]
+    assert mistyped_overrides(decoder_specs(), ["max_output_pixel", "image_keep_ratio"]) == ["max_output_pixel"]
+
+
 def test_wants_help_only_before_ros_args() -> None:
     from sqgan_ros.ros.node_main import wants_help
 

@@ -371,6 +371,10 @@ def declare_parameters(node: Any, specs: Mapping[str, ParamSpec]) -> dict[str, S
         if unknown:
             raise ValueError(f"unknown class weight parameter(s) {', '.join(unknown)}; "
                              f"known classes: {', '.join(CLASS_NAMES)}")
+    for name in mistyped_overrides(specs, overrides):
+        close = difflib.get_close_matches(name, list(specs), n=1)
+        node.get_logger().warning(f"parameter {name!r} given at start is not a parameter of "
+                                  f"{node.get_name()} (did you mean {close[0]}?); ignored")
     values: dict[str, Scalar] = {}
     for spec in specs.values():
         try:
@@ -383,6 +387,18 @@ def declare_parameters(node: Any, specs: Mapping[str, ParamSpec]) -> dict[str, S
             raise ValueError(reason)
         values[spec.name] = float(value) if spec.kind is float else value
     return values
+
+
+def mistyped_overrides(specs: Mapping[str, ParamSpec], names: Iterable[str]) -> list[str]:
+    """Start-time names that look like a typo of one of ``specs`` (and name no node's parameter).
+
+    A ``/**`` parameters file legitimately gives every node the others' parameters, so only a
+    name close to one of this node's (``image_keep_ration``) and known to no node is reported.
+    """
+    known = set(encoder_specs()) | set(decoder_specs()) | set(camera_specs())
+    return sorted(n for n in names if n not in known and not is_ros_parameter(n)
+                  and not n.startswith(CLASS_WEIGHT_PREFIX)
+                  and difflib.get_close_matches(n, list(specs), n=1))
 
 
 def unknown_reason(specs: Mapping[str, ParamSpec], name: str, node_name: str) -> str:
