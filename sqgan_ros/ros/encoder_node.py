@@ -207,8 +207,9 @@ def _weights_line(settings: EncoderSettings) -> str:
     if all(w == 1.0 for w in weights.values()):
         return "uniform"
     name = preset_named(weights)
-    other = ", ".join(f"{k}={w:g}" for k, w in weights.items() if w != 1.0)
-    return f"preset {name} ({other})" if name else f"custom ({other})"
+    if name:
+        return f"preset {name}"
+    return "custom (" + ", ".join(f"{k}={w:g}" for k, w in weights.items() if w != 1.0) + ")"
 
 
 def main(args: list[str] | None = None) -> int:
