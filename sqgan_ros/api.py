@@ -133,6 +133,30 @@ def _resize(array: np.ndarray, size: tuple[int, int], labels: bool) -> np.ndarra
     return cv2.resize(array, (w, h), interpolation=interp)
 
 
+
+def roi_in_model_pixels(roi: tuple[float, float, float, float], image_size: tuple[int, int],
+                        model_size: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """An ``(x, y, width, height)`` region of an ``image_size`` frame in the model's pixels.
+
+    Clipped to the frame; None when nothing of it is inside (an empty region clears a request).
+
+    Raises:
+        ValueError: not four finite numbers, or a negative width/height.
+    """
+    try:
+        x, y, w, h = (float(v) for v in roi)
+    except (TypeError, ValueError):
+        raise ValueError(f"roi must be (x, y, width, height), got {roi!r}") from None
+    if not all(np.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
+        raise ValueError(f"roi must be finite with width, height >= 0, got {roi!r}")
+    ih, iw = image_size
+    x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(iw), x + w), min(float(ih), y + h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    sy, sx = model_size[0] / ih, model_size[1] / iw
+    return (x0 * sx, y0 * sy, (x1 - x0) * sx, (y1 - y0) * sy)
+
+
 class SemanticEncoder:
     """Sending side: image (+ label map) -> one self-contained frame of bytes.
 
@@ -207,7 +231,8 @@ class SemanticEncoder:
     def encode(self, image_rgb_uint8: np.ndarray, labels: np.ndarray | None = None,
                keep_ratio: float | KeepRatios = 0.25, class_weights: dict[str, float] | None = None,
                frame_id: int = 0, coding: Coding = Coding.ENTROPY,
-               index_rdo: IndexRDO | None = None) -> bytes:
+               index_rdo: IndexRDO | None = None,
+               roi: tuple[float, float, float, float] | None = None) -> bytes:
         """Encode one frame.
 
         Args:
@@ -220,6 +245,9 @@ class SemanticEncoder:
             index_rdo: rate weights of the index choice for this frame (None: ``self.index_rdo``).
                 FIXED_LENGTH coding always sends the nearest codewords (every index costs the
                 same there).
+            roi: ``(x, y, width, height)`` in this image's pixels: every latent of both branches
+                that overlaps it is sent before any other (an operator's "look here"); None or an
+                empty region: none. The keep ratios, and so the rate, stay the same.
 
         Returns:
             The frame's bytes.
@@ -235,7 +263,8 @@ class SemanticEncoder:
         model_size = self.loaded.config.image_size
         with torch.inference_mode(), autocast(self.device, self.dtype):
             analysis = self.loaded.model.transmitter.analyse(x, lab)
-        symbols = self.select(analysis, ratios, weights, self.resolve_index_rdo(index_rdo, coding))
+        region = None if roi is None else roi_in_model_pixels(roi, (h, w), model_size)
+        symbols = self.select(analysis, ratios, weights, self.resolve_index_rdo(index_rdo, coding), region=region)
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w), model_size=model_size,
                              frame_type=FrameType.INTRA, frame_id=int(frame_id), coding=Coding(coding))
         data = encode_frame(header, symbols, self.loaded.priors)
@@ -246,7 +275,7 @@ class SemanticEncoder:
 
     def select(self, analysis: FrameAnalysis, keep_ratios: KeepRatios,
                class_weights: torch.Tensor | None = None, index_rdo: IndexRDO | None = None,
-               row: int = 0) -> FrameSymbols:
+               row: int = 0, region: tuple[float, float, float, float] | None = None) -> FrameSymbols:
         """The symbols ``encode`` sends for an analysed frame: top-k selection, then the index choice.
 
         Args:
@@ -255,9 +284,11 @@ class SemanticEncoder:
             class_weights: ``[20]`` run-time class weights or None.
             index_rdo: rate weights of the index choice (None: ``self.index_rdo``).
             row: batch item of ``analysis``.
+            region: ``(x, y, width, height)`` in model pixels kept first (``roi_in_model_pixels``).
         """
         with torch.inference_mode():
-            symbols = Transmitter.select(analysis, keep_ratios, class_weights)[row]
+            symbols = Transmitter.select(analysis, keep_ratios, class_weights, region,
+                                         self.loaded.config.image_size)[row]
         return self.index_chooser.refine(symbols, analysis.latents_of(row),
                                          self.resolve_index_rdo(index_rdo))
 

@@ -25,7 +25,7 @@ from torch import nn
 from sqgan_ros.bitstream.symbols import BranchSymbols, FrameSymbols
 from sqgan_ros.codec.branches import Branch, BranchAnalysis, BranchOutput, ImageBranch, SemanticBranch, check_labels, check_labels_match
 from sqgan_ros.codec.config import ModelConfig
-from sqgan_ros.codec.samm import keep_count, select_latents
+from sqgan_ros.codec.samm import keep_count, region_priority, select_latents
 from sqgan_ros.codec.spade import ConditionPyramid
 
 __all__ = ["KeepRatios", "FrameAnalysis", "SQGAN", "Transmitter", "Receiver", "BranchOutput", "BranchAnalysis"]
@@ -127,14 +127,22 @@ class Transmitter:
 
     @staticmethod
     def select(analysis: FrameAnalysis, keep_ratios: KeepRatios,
-               class_weights: torch.Tensor | None = None) -> list[FrameSymbols]:
+               class_weights: torch.Tensor | None = None,
+               region: tuple[float, float, float, float] | None = None,
+               image_size: tuple[int, int] | None = None) -> list[FrameSymbols]:
         """Keep the top-k latents of each branch (biased by ``class_weights``) -> symbols.
 
         Args:
             analysis: output of ``analyse``.
             keep_ratios: per-branch keep ratios.
             class_weights: ``[20]`` run-time class weights (None: the paper's selection).
+            region: ``(x, y, width, height)`` in model pixels whose latents (of both branches)
+                are kept before any other, then those of a margin around it
+                (``samm.region_priority``); None: no region.
+            image_size: ``(H, W)`` the analysed frame had (needed with ``region``).
         """
+        if region is not None and image_size is None:
+            raise ValueError("a region needs the image size it is given in")
         if not isinstance(keep_ratios, KeepRatios):
             raise TypeError(f"keep_ratios must be KeepRatios, got {type(keep_ratios).__name__}")
         if class_weights is not None:
@@ -145,7 +153,8 @@ class Transmitter:
         for ana, ratio in ((analysis.semantic, keep_ratios.semantic), (analysis.image, keep_ratios.image)):
             n = ana.scores.shape[1]
             cw = None if class_weights is None else class_weights.to(ana.scores.device)
-            mask = select_latents(ana.scores, keep_count(ratio, n), ana.class_fractions, cw).cpu()
+            prio = None if region is None else region_priority(ana.grid, image_size, region)
+            mask = select_latents(ana.scores, keep_count(ratio, n), ana.class_fractions, cw, prio).cpu()
             indices = ana.indices.cpu()
             per_branch.append([BranchSymbols(ana.grid, row.nonzero().flatten().numpy(),
                                              idx[row].numpy()) for row, idx in zip(mask, indices)])
