@@ -73,3 +73,23 @@ def test_demasker_is_batched_and_ignores_masked_tokens() -> None:
     torch.testing.assert_close(adm(noisy, mask, (3, 4)), out)
     with pytest.raises(ValueError):
         adm(tokens, mask, (4, 4))
+
+
+def test_model_config_goes_through_the_one_strict_loader() -> None:
+    """Model files' configs: unknown keys, wrong types and missing keys are errors that name the key."""
+    from sqgan_ros.codec.config import from_dict, get_config, to_dict
+
+    good = to_dict(get_config("small_v2"))
+    assert from_dict(good) == get_config("small_v2")
+    bad_type = to_dict(get_config("small"))
+    bad_type["image"]["channels"] = [64, "96", 160]
+    with pytest.raises(ValueError, match=r"image\.channels\[1\]"):
+        from_dict(bad_type)
+    unknown = to_dict(get_config("small"))
+    unknown["semantic"]["chanels"] = 1
+    with pytest.raises(ValueError, match="chanels"):
+        from_dict(unknown)
+    missing = to_dict(get_config("small"))
+    del missing["image"]["codebook_size"]
+    with pytest.raises(ValueError, match="missing keys in image branch config"):
+        from_dict(missing)

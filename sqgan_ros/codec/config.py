@@ -180,31 +180,28 @@ def to_dict(config: ModelConfig) -> dict[str, Any]:
     return out
 
 
-def _check_keys(cls: type, data: dict[str, Any], where: str) -> None:
+def _require(cls: type, data: Any, where: str) -> None:
+    """Every field of ``cls`` without a default must be in ``data`` (a model file states them all)."""
     if not isinstance(data, dict):
         raise TypeError(f"{where} must be a dict, got {type(data).__name__}")
-    names = {f.name for f in dataclasses.fields(cls)}
     required = {f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
-    unknown = set(data) - names
-    if unknown:
-        raise ValueError(f"unknown keys in {where}: {sorted(unknown)}")
     missing = required - set(data)
     if missing:
         raise ValueError(f"missing keys in {where}: {sorted(missing)}")
 
 
 def from_dict(data: dict[str, Any]) -> ModelConfig:
-    """Inverse of ``to_dict``. Unknown or missing keys raise ValueError."""
-    _check_keys(ModelConfig, data, "model config")
-    kwargs = dict(data)
+    """Inverse of ``to_dict``, through the one strict config loader (``sqgan_ros.typed_config``).
+
+    Unknown keys, values of the wrong type and missing keys raise ValueError (ConfigError is one).
+    """
+    from sqgan_ros.typed_config import from_dict as typed_from_dict
+
+    _require(ModelConfig, data, "model config")
     for branch in ("semantic", "image"):
-        _check_keys(BranchConfig, data[branch], f"{branch} branch config")
-        branch_kwargs = dict(data[branch])
-        branch_kwargs["channels"] = tuple(branch_kwargs["channels"])
-        kwargs[branch] = BranchConfig(**branch_kwargs)
-    kwargs["image_size"] = tuple(kwargs["image_size"])
-    return ModelConfig(**kwargs)
+        _require(BranchConfig, data[branch], f"{branch} branch config")
+    return typed_from_dict(ModelConfig, data, "model config")
 
 
 _PAPER_COMMON: dict[str, Any] = dict(
