@@ -98,3 +98,29 @@ def test_stop_while_frames_stream(sig: int, tiny_model_file: Path, tmp_path: Pat
                 if p.poll() is None:
                     p.kill()
                     p.wait()
+
+
+def test_a_publish_failure_while_stopping_is_a_clean_stop(capsys: pytest.CaptureFixture) -> None:
+    """The race behind "Failed to publish: publisher's context is invalid" (exit 1), made
+    deterministic: the signal has shut the context down when a callback publishes."""
+    import rclpy
+
+    from sqgan_ros.ros.node_main import run_node
+
+    def failing_spin(after_shutdown: bool):
+        def spin(_node) -> int:
+            if after_shutdown:
+                rclpy.shutdown()  # what rclpy's SIGINT/SIGTERM handler does
+            raise RuntimeError("Failed to publish: publisher's context is invalid")
+        return spin
+
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        make = lambda: rclpy.create_node("stop_race_test")  # noqa: E731
+        assert run_node(make, "stop_race", lambda: "", ["prog"], failing_spin(True)) == 0
+        assert capsys.readouterr().err == ""
+        # the same failure while ROS is up is a real error: one line, status 1
+        assert run_node(make, "stop_race", lambda: "", ["prog"], failing_spin(False)) == 1
+        assert "stop_race: error: Failed to publish" in capsys.readouterr().err
+    finally:
+        signal.signal(signal.SIGTERM, previous)
