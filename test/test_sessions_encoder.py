@@ -193,3 +193,40 @@ def test_mode_line_names_video_and_rate_control(tiny_model_file: Path) -> None:
     assert "video on" in mode and "rate control to 12 kbit/s" in mode
     session.close()
     assert session.closed and session.next_frame(5.0) is None
+
+
+def test_region_of_interest_is_sent_first_times_out_and_clears(tiny_model_file: Path) -> None:
+    from sqgan_ros.bitstream import decode_frame
+    from sqgan_ros.codec.samm import cells_in_region
+
+    session, lines = _session(tiny_model_file, roi_timeout_s=10.0, semantic_keep_ratio=0.25,
+                              image_keep_ratio=0.25)
+    priors = session.codec.loaded.priors
+    h, w = session.model_size
+    t0 = time.monotonic()
+    assert session.set_roi((24, 16, 24, 16), now=t0)  # the bottom-right quarter of a 32x48 frame
+    assert session.roi(now=t0 + 5.0) == (24.0, 16.0, 24.0, 16.0) and "region of interest (24, 16, 24, 16)" in lines
+    session.add_image(_frame(1), stamp_key(1, 0))
+    symbols = decode_frame(_encode_next(session).payload, priors)[1]
+    for name in ("semantic", "image"):
+        branch = symbols.branch(name)
+        cells = cells_in_region(branch.grid, (h, w), (w / 2, h / 2, w / 2, h / 2)).numpy()  # in model pixels
+        assert set(np.flatnonzero(cells)) <= set(branch.positions.tolist()), name
+    assert session.roi(now=t0 + 11.0) is None and lines[-1] == "region of interest timed out"
+    assert session.set_roi((1, 1, 5, 5), now=200.0)
+    assert not session.set_roi((0, 0, 0, 0), now=201.0) and session.roi(now=201.5) is None  # empty clears
+    with pytest.raises(ValueError, match="width, height >= 0"):
+        session.set_roi((0, 0, -3, 4))
+
+
+def test_a_new_region_starts_with_an_intra_frame_in_video_mode(tiny_model_file: Path) -> None:
+    session, _ = _session(tiny_model_file, video=True, roi_timeout_s=0.0)
+    types = []
+    for i in range(4):
+        if i == 2:
+            session.set_roi((0, 0, 16, 16))
+        session.add_image(_frame(i), stamp_key(i, 0))
+        out = _encode_next(session)
+        session.acknowledge(out.frame_id)
+        types.append(out.frame_type)
+    assert types[2] == int(FrameType.INTRA) and types[3] == int(FrameType.INTER)

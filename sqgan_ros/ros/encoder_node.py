@@ -25,7 +25,7 @@ from typing import Any
 
 from rclpy.node import Node
 from rclpy.serialization import serialize_message
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 
 from sqgan_ros.ros import qos
 from sqgan_ros.ros.cause_log import CauseLog
@@ -79,6 +79,7 @@ class EncoderNode(Node):
             self.create_subscription(FrameAck, str(v["ack_topic"]), self._on_ack, qos.reliable(10))
         if self.session.labels_from_topic:
             self.create_subscription(Image, str(v["labels_topic"]), self._on_labels, sensor)
+        self.create_subscription(RegionOfInterest, str(v["roi_topic"]), self._on_roi, qos.reliable(1))
 
         self._worker = threading.Thread(target=self._work, name="sqgan_encoder", daemon=True)
         self._worker.start()
@@ -101,6 +102,14 @@ class EncoderNode(Node):
         # moment (a decoder restarted)
         if int(info.total_count_change) > 0:
             self.session.subscriber_matched()
+
+    def _on_roi(self, msg: RegionOfInterest) -> None:
+        # x/y offsets and size in camera pixels; width or height 0 clears (do_rectify is ignored:
+        # the encoder sees the image it is given)
+        try:
+            self.session.set_roi((msg.x_offset, msg.y_offset, msg.width, msg.height))
+        except ValueError as exc:
+            self._warn.warn("roi", f"region of interest refused: {exc}")
 
     def _on_ack(self, msg: Any) -> None:
         self.session.acknowledge(int(msg.last_decoded_frame_id))

@@ -86,6 +86,8 @@ def encoder_specs() -> dict[str, ParamSpec]:
                "camera info republished for the receiver (latched, sent on change and every "
                "camera_info_period_s)"),
         _topic("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable; video)"),
+        _topic("roi_topic", "sqgan/roi", "input sensor_msgs/RegionOfInterest from the operator "
+               "(camera pixels; its latents are sent first, see roi_timeout_s; empty = clear)"),
         ParamSpec("camera_info_period_s", 5.0,
                   "re-send the camera info at most this often (s); it crosses the thin link",
                   low=0.1, high=3600.0),

@@ -148,6 +148,8 @@ class EncoderSession:
         self._window = RateWindow(5.0)
         self._audience = _Audience()
         self._frame_id = 0
+        self._roi: tuple[float, float, float, float] | None = None
+        self._roi_until = math.inf
         self.frames_total = 0
         #: The model file and torch threads in use (set by :meth:`open`).
         self.model_path: Path | None = None
@@ -261,6 +263,55 @@ class EncoderSession:
                     a.intra_wanted = max(a.intra_wanted, INTRA_FRAMES_FOR_NEW_SUBSCRIBERS)
             return True
 
+    def set_roi(self, roi: tuple[float, float, float, float] | None, now: float | None = None) -> bool:
+        """An operator's region of interest ``(x, y, width, height)`` in camera pixels, or clear it.
+
+        The region's latents are sent first (``SemanticEncoder.encode(roi=...)``) until
+        ``roi_timeout_s`` after this call (0: until cleared); an empty region (width or height 0)
+        or None clears it. In video mode a new region makes the next frame INTRA, so the decoder
+        holds the whole region at once; INTER frames then keep it current.
+
+        Args:
+            roi: the region, or None / empty to clear.
+            now: ``time.monotonic()`` of the request (default: now).
+
+        Returns:
+            True when a region is active after the call.
+
+        Raises:
+            ValueError: not four finite numbers with width, height >= 0.
+        """
+        now = time.monotonic() if now is None else float(now)
+        if roi is not None:
+            x, y, w, h = (float(v) for v in roi)
+            if not all(math.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
+                raise ValueError(f"region of interest must be finite with width, height >= 0, got {roi!r}")
+            roi = None if w == 0 or h == 0 else (x, y, w, h)
+        with self._lock:
+            changed = roi != self._roi
+            self._roi = roi
+            timeout = self._settings.roi_timeout_s
+            self._roi_until = math.inf if roi is None or timeout <= 0 else now + timeout
+            if roi is not None and changed and self.video:
+                self._audience.intra_wanted = max(self._audience.intra_wanted, 1)
+        if changed:
+            self._log(f"region of interest {'cleared' if roi is None else tuple(round(v) for v in roi)}")
+        return roi is not None
+
+    def roi(self, now: float | None = None) -> tuple[float, float, float, float] | None:
+        """The active region of interest (None once it timed out or was cleared)."""
+        now = time.monotonic() if now is None else float(now)
+        with self._lock:
+            if self._roi is not None and now >= self._roi_until:
+                self._roi = None
+                expired = True
+            else:
+                expired = False
+            roi = self._roi
+        if expired:
+            self._log("region of interest timed out")
+        return roi
+
     def acknowledge(self, frame_id: int) -> None:
         """The decoder holds the state after ``frame_id`` (video: predict from it)."""
         if self.video:
@@ -353,17 +404,18 @@ class EncoderSession:
                     if decision is not None else
                     KeepRatios(semantic=s.semantic_keep_ratio, image=s.image_keep_ratio))
             weights, index_rdo = dict(s.class_weights), self._index_rdo
+        roi = self.roi()
         if self.video:  # the video encoder numbers frames and picks INTRA / INTER itself
             if want_intra:
                 self.codec.request_intra()
             payload = self.codec.encode(frame.rgb, labels, keep_ratio=keep, class_weights=weights,
-                                        index_rdo=index_rdo)
+                                        index_rdo=index_rdo, roi=roi)
             stats = self.codec.last_stats
             frame_id, sent_ratio, frame_type = stats.frame_id, stats.sent_ratio, int(stats.frame_type)
         else:
             frame_id = self._frame_id
             payload = self.codec.encode(frame.rgb, labels, keep_ratio=keep, class_weights=weights,
-                                        frame_id=frame_id, index_rdo=index_rdo)
+                                        frame_id=frame_id, index_rdo=index_rdo, roi=roi)
             stats = self.codec.last_stats
             self._frame_id = (frame_id + 1) % _UINT32
             sent_ratio, frame_type = keep.image, 0

@@ -272,6 +272,10 @@ class EncoderSettings(_Settings):
         True, "video: when another node subscribes to frame_topic (a decoder joins late or "
         "restarts, a recorder starts), send the next two frames INTRA so it has a full picture "
         "at once instead of after the rolling refresh")
+    roi_timeout_s: float = setting(
+        2.0, "an operator's region of interest (sensor_msgs/RegionOfInterest on roi_topic) is "
+        "sent first for this many seconds after its last message; an empty region clears it; "
+        "0 = until cleared", low=0.0, high=3600.0)
     class_weights: Mapping[str, float] = field(default_factory=lambda: dict(UNIFORM_RUNTIME_WEIGHTS))
 
     def video_config(self) -> VideoConfig:

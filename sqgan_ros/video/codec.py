@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sqgan_ros.api import DEFAULT_MAX_OUTPUT_PIXELS, DecodedFrame, SemanticDecoder, SemanticEncoder
+from sqgan_ros.api import DEFAULT_MAX_OUTPUT_PIXELS, DecodedFrame, SemanticDecoder, SemanticEncoder, roi_in_model_pixels
 from sqgan_ros.bitstream import BitstreamError, Coding, FrameHeader, FrameType, decode_frame, encode_frame
 from sqgan_ros.bitstream.symbols import FrameSymbols
 from sqgan_ros.codec.index_rdo import DEFAULT_INDEX_RDO, NEAREST_INDICES, IndexChooser, IndexRDO, model_codebooks
@@ -133,7 +133,9 @@ class VideoTransmitter:
 
     def code(self, analysis: FrameAnalysis, keep_ratios: KeepRatios,
              class_weights: torch.Tensor | None = None, *, row: int = 0,
-             force_intra: bool = False, index_rdo: IndexRDO = NEAREST_INDICES) -> CodedFrame:
+             force_intra: bool = False, index_rdo: IndexRDO = NEAREST_INDICES,
+             region: tuple[float, float, float, float] | None = None,
+             image_size: tuple[int, int] | None = None) -> CodedFrame:
         """Code batch item ``row`` of ``analysis`` as the next frame and record its state.
 
         Args:
@@ -145,6 +147,10 @@ class VideoTransmitter:
             force_intra: code an INTRA frame whatever the policy says.
             index_rdo: rate weights of the index choice of the sent latents (needs ``chooser``;
                 the reference state records the indices actually sent).
+            region: ``(x, y, width, height)`` in model pixels sent first by INTRA frames (an
+                operator's region of interest; ``Transmitter.select``); INTER frames then keep
+                its latents current like all others. None: no region.
+            image_size: the model size ``(H, W)`` (needed with ``region``).
         """
         if not isinstance(keep_ratios, KeepRatios):
             raise TypeError(f"keep_ratios must be KeepRatios, got {type(keep_ratios).__name__}")
@@ -161,8 +167,8 @@ class VideoTransmitter:
         if reference is None and not choice.intra:
             choice = ReferenceChoice(True, frame_id, "grid")
         if choice.intra or reference is None:
-            symbols = self._choose(Transmitter.select(_row(analysis, row), keep_ratios, class_weights)[0],
-                                   analysis, row, index_rdo)
+            symbols = self._choose(Transmitter.select(_row(analysis, row), keep_ratios, class_weights,
+                                                      region, image_size)[0], analysis, row, index_rdo)
             state = ReferenceState.from_intra(frame_id, symbols)
         else:
             branches, cut = {}, False
@@ -177,8 +183,8 @@ class VideoTransmitter:
                 cut = cut or update.stale_left > self.config.scene_cut_fraction * n
             if cut:  # too much of what the decoder holds would stay wrong: start afresh
                 choice = ReferenceChoice(True, frame_id, "scene-cut")
-                symbols = self._choose(Transmitter.select(_row(analysis, row), keep_ratios,
-                                                          class_weights)[0], analysis, row, index_rdo)
+                symbols = self._choose(Transmitter.select(_row(analysis, row), keep_ratios, class_weights,
+                                                          region, image_size)[0], analysis, row, index_rdo)
                 state = ReferenceState.from_intra(frame_id, symbols)
             else:
                 symbols = self._choose(FrameSymbols(**branches), analysis, row, index_rdo)
@@ -348,7 +354,8 @@ class VideoEncoder:
     def encode(self, image_rgb_uint8: np.ndarray, labels: np.ndarray | None = None,
                keep_ratio: float | KeepRatios = 0.25, class_weights: dict[str, float] | None = None,
                coding: Coding = Coding.ENTROPY, force_intra: bool = False,
-               index_rdo: IndexRDO | None = None) -> bytes:
+               index_rdo: IndexRDO | None = None,
+               roi: tuple[float, float, float, float] | None = None) -> bytes:
         """Encode the next frame of the stream (frame ids are assigned here).
 
         Args:
@@ -360,6 +367,8 @@ class VideoEncoder:
             force_intra: code this frame as INTRA.
             index_rdo: rate weights of the index choice (None: the encoder's default; FIXED_LENGTH
                 coding always sends the nearest codewords).
+            roi: ``(x, y, width, height)`` in this image's pixels, sent first by INTRA frames
+                (``SemanticEncoder.encode``); request an INTRA frame when it changes.
 
         Returns:
             The frame's bytes.
@@ -372,9 +381,11 @@ class VideoEncoder:
         with torch.inference_mode():
             with autocast(self.device, self._images.dtype):
                 analysis = self.loaded.model.transmitter.analyse(x, lab)
+            h, w = image_rgb_uint8.shape[:2]
+            model_size = self.loaded.config.image_size
+            region = None if roi is None else roi_in_model_pixels(roi, (h, w), model_size)
             coded = self.transmitter.code(analysis, ratios, weights, force_intra=force_intra,
-                                          index_rdo=rdo)
-        h, w = image_rgb_uint8.shape[:2]
+                                          index_rdo=rdo, region=region, image_size=model_size)
         header = FrameHeader(model_id=self.loaded.id_bytes, image_size=(h, w),
                              model_size=self.loaded.config.image_size, frame_type=coded.frame_type,
                              frame_id=coded.frame_id, reference_id=coded.reference_id,
