@@ -40,6 +40,7 @@ from sqgan_ros.ros.graph_plan import (
     node_command,
     resolve_topic,
 )
+from sqgan_ros.ros.launch_support import side_plan
 from sqgan_ros.tools.processes import stop_processes
 
 __all__ = ["prerender_synthetic", "main"]
@@ -68,7 +69,7 @@ class _Monitor:
     """Subscribes to the graph's outputs; prints a status line and saves side-by-side PNGs."""
 
     def __init__(self, node: Any, robot: str, operator: str, image_topic: str, output: Path,
-                 save_every_s: float, show: bool) -> None:
+                 save_every_s: float, show: bool, side: str = "both") -> None:
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
         from sensor_msgs.msg import Image
 
@@ -92,12 +93,15 @@ class _Monitor:
         self._start = time.monotonic()
         reliable = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=5,
                               reliability=ReliabilityPolicy.RELIABLE)
-        node.create_subscription(Image, resolve_topic(robot, image_topic), self._on_camera,
-                                 qos_profile_sensor_data)
-        node.create_subscription(Image, resolve_topic(operator, "sqgan/semantic"), self._on_semantic, reliable)
-        node.create_subscription(Image, resolve_topic(operator, "sqgan/image"), self._on_image, reliable)
-        node.create_subscription(CodecStats, resolve_topic(operator, "sqgan/decoder_stats"),
-                                 self._on_stats, 10)
+        self.side = side
+        if side != "operator":  # the raw camera never crosses to the operator's side
+            node.create_subscription(Image, resolve_topic(robot, image_topic), self._on_camera,
+                                     qos_profile_sensor_data)
+        if side != "robot":
+            node.create_subscription(Image, resolve_topic(operator, "sqgan/semantic"), self._on_semantic, reliable)
+            node.create_subscription(Image, resolve_topic(operator, "sqgan/image"), self._on_image, reliable)
+            node.create_subscription(CodecStats, resolve_topic(operator, "sqgan/decoder_stats"),
+                                     self._on_stats, 10)
 
     @staticmethod
     def _key(msg: Any) -> tuple[int, int]:
@@ -134,7 +138,7 @@ class _Monitor:
         if now - self._last_save >= self.save_every_s:
             key = self._key(msg)
             cam, sem = self.camera.get(key), self.semantic.get(key)
-            if cam is not None and sem is not None:
+            if sem is not None and (cam is not None or self.side == "operator"):
                 self._save(cam, msg, sem)
                 self._last_save = now
 
@@ -148,6 +152,9 @@ class _Monitor:
         h, w = rec_rgb.shape[:2]
         panels = []
         for m in (cam, rec, sem):
+            if m is None:  # the operator's side alone has no camera
+                panels.append(np.zeros((h, w, 3), np.uint8))
+                continue
             a = image_to_numpy(m, "rgb8")
             if a.shape[:2] != (h, w):
                 a = cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA)
@@ -225,6 +232,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--video", action="store_true",
                    help="INTER frames against acknowledged references (default: the params file)")
     p.add_argument("--segmenter", default="", help="bundled | none | topic | path (default: config)")
+    p.add_argument("--side", default="both", choices=["both", "robot", "operator"],
+                   help="the nodes of one machine only, as robot.launch.py / operator.launch.py start "
+                        "them (run the other side in another shell or on another host)")
     p.add_argument("--robot-ns", default="robot")
     p.add_argument("--operator-ns", default="operator")
     p.add_argument("--duration", type=float, default=0.0, help="seconds to run (0 = until Ctrl-C)")
@@ -259,9 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.synthetic_cache_frames < 0:
         print("run_graph: error: --synthetic-cache-frames must be >= 0", file=sys.stderr)
         return 2
-    if is_synthetic(args.source):
+    if is_synthetic(args.source) and args.side != "operator":
         prerender_synthetic(args.source, args.synthetic_cache_frames)
-    plans = graph_plan(opts)
+    plans = graph_plan(opts) if args.side == "both" else side_plan(opts, args.side)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     env.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
@@ -277,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     executor.add_node(node)
     output = Path(args.output)
     monitor = _Monitor(node, absolute_namespace(args.robot_ns), absolute_namespace(args.operator_ns), args.camera_topic, output,
-                       args.save_every, args.show)
+                       args.save_every, args.show, args.side)
     try:
         for plan in plans:
             cmd = node_command(plan, files)
