@@ -23,6 +23,13 @@ def test_every_quoted_figure_matches_its_artifact() -> None:
     assert not problems, "\n".join(map(str, problems))
 
 
+def test_no_figure_in_the_docs_is_untraced() -> None:
+    found = df.untraced_all(REPO)
+    assert not found, ("figure-like numbers without a marker (tie them to an artifact with "
+                       "<!-- fig: ... -->, or mark a setting with <!-- fig: given -->):\n"
+                       + "\n".join(map(str, found)))
+
+
 def _first_bound_number(text: str) -> tuple[int, int]:
     """Offsets of the number that the document's first checked fig marker binds last."""
     markers = list(df.FIG.finditer(text))

@@ -12,8 +12,8 @@ an HTML comment next to it, invisible when the Markdown is rendered:
    numbers between the previous marker (or the start of the paragraph) and itself, in order.
 2. Before a Markdown table: ``<!-- table:`` then one line per checked column,
    ``4 = {docs/evaluation/link/@1/summary.json:link_steady.r2o.ip_kbps}`` (``@1`` is the row's first
-   cell; several numbers in a cell: expressions separated by ``;``; ``N = given`` marks a column of
-   settings), then ``-->``.
+   cell; several numbers in a cell: expressions separated by ``;``, a lone ``-`` in the cell skips
+   its expression; ``N = given`` marks a column of settings), then ``-->``.
 3. Generated text: ``<!-- begin: NAME ARGS -->`` ... ``<!-- end: NAME -->`` must equal what the
    generator NAME makes from ARGS (``--write`` rewrites it).
 
@@ -22,8 +22,11 @@ references ``{PATH:SELECTOR}``: PATH relative to the repository root (``{:SELECT
 artifact of the previous reference in the same document), a ``.json`` or ``.csv`` file
 (a CSV is a list of rows); SELECTOR is dot-separated keys, ``[n]`` list indices and ``[k=v,...]``
 filters that must match exactly one list element (numbers compare as numbers); for a tool that
-writes text lines, ``[^PREFIX]`` is the one line starting with PREFIX and ``#N`` its N-th
-whitespace-separated token (0-based, a trailing % dropped); on a sweep's
+writes text lines, ``[^PREFIX]`` is the one line (or dict key) starting with PREFIX and ``#N``
+a line's N-th whitespace-separated token (0-based; ``%,()`` stripped); a selector ending in
+``?NUMBER`` gives NUMBER where a key is missing (a category a run did not see); ``[*k=v,...]``
+is every matching element (``[*]`` all), a key after it is taken from each, and
+``#count #sum #mean #min #max #diff #p50 #p95`` reduce such a list; on a sweep's
 points.csv, ``matched(SET, CODEC, METRIC, BPP)`` is the report's matched-rate value. ``given`` instead
 of an expression marks a setting (a number chosen, not measured). A quoted number matches when it
 equals the value to the quoted number of decimals (either rounding direction of a half).
@@ -53,8 +56,9 @@ DOCS = ("README.md", "docs/evaluation/**/*.md")
 
 NUMBER = re.compile(r"(?<![\w.])([-\u2212+]?)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 FIG = re.compile(r"<!--\s*fig:(.*?)-->", re.S)
-TABLE = re.compile(r"<!--\s*table:(.*?)-->[ \t]*\n((?:[ \t]*\n)*)((?:[ \t]*\|.*\n?)+)", re.S)
+TABLE = re.compile(r"<!--\s*table:(.*?)-->[ \t]*\n((?:[ \t]*\n)*)((?:[ \t]*\|[^\n]*\n?)+)", re.S)
 BLOCK = re.compile(r"<!--\s*begin:\s*(\S+)([^>]*?)-->\n(.*?)<!--\s*end:\s*\1\s*-->", re.S)
+PLACEHOLDER = re.compile(r"(?<![\w.-])-(?![\w.-])")  # "-" alone in a table cell: no value
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 FENCE = re.compile(r"^[ \t]*```.*?^[ \t]*```[^\n]*$", re.S | re.M)
 CODE_SPAN = re.compile(r"`[^`\n]*`")
@@ -72,8 +76,9 @@ SETTING = re.compile(r"(\bkeep(?: ratios?)?|\bratios?|\bthreshold|\bdefault|\bPy
 
 # ... and a number followed by these words is a setting too (a loss rate chosen for a run).
 SETTING_AFTER = re.compile(r"\s?% (?:frame |packet )?loss|\s?% of (?:the )?frames (?:lost|dropped)")
-# "~0.04 bpp" names a matched-rate target of the reports.
+# "~0.04 bpp" names a matched-rate target of the reports; "at 32 kbit/s" (a whole number) a link rate.
 TARGET = re.compile(r"~$")
+AT_RATE = re.compile(r"\bat\s*$")
 
 
 @dataclass(frozen=True)
@@ -270,11 +275,16 @@ def check_text(text: str, rel: str, artifacts: Artifacts, coverage: Coverage | N
                 covered.update(q.start for q in found)
                 if exprs == ["given"] or not found:
                     continue
+                found = sorted(found + [Quoted(row_start + a + h.start(), row_start + a + h.end(), "-")
+                                        for h in PLACEHOLDER.finditer(plain[row_start + a:row_start + b])],
+                               key=lambda q: q.start)
                 if len(found) != len(exprs):
                     problems.append(Problem(rel, row_line, f"column {col}: {len(found)} numbers, "
                                                            f"{len(exprs)} expressions"))
                     continue
                 for quoted, expr in zip(found, exprs):
+                    if quoted.text == "-":  # no value in this row (a category the run did not have)
+                        continue
                     try:
                         value = evaluate(expr.replace("@1", key), artifacts)
                     except FigureError as exc:
@@ -333,7 +343,9 @@ def untraced(text: str, rel: str, root: Path = REPO) -> list[Problem]:
     for q in numbers(plain):
         if (q.start in coverage.covered or SETTING.search(plain, max(0, q.start - 60), q.start)
                 or SETTING_AFTER.match(plain, q.end)
-                or (TARGET.search(plain, 0, q.start) and plain.startswith(" bpp", q.end))):
+                or (TARGET.search(plain, max(0, q.start - 2), q.start) and plain.startswith(" bpp", q.end))
+                or (AT_RATE.search(plain, max(0, q.start - 4), q.start) and "." not in q.text
+                    and plain.startswith(" kbit/s", q.end))):
             continue
         if "." in q.text or UNIT.match(plain, q.end):
             out.append(Problem(rel, _line(text, q.start), f"untraced figure {q.text}: "

@@ -56,11 +56,19 @@ class Artifacts:
         if not rel:
             raise FigureError(f"{{:{selector}}} names no artifact and none came before it")
         self.last = rel
+        fallback = re.fullmatch(r"(.*)\?\s*(-?[\d.]+)\s*", selector)
+        if fallback:
+            try:
+                return self.value(rel, fallback.group(1))
+            except FigureError as exc:
+                if "no key" not in str(exc):
+                    raise
+                return float(fallback.group(2))
         call = re.fullmatch(r"\s*matched\(([^)]*)\)\s*", selector)
         if call:
             return self.matched(rel, *[a.strip() for a in call.group(1).split(",")])
         node = self.load(rel)
-        for part in re.findall(r"\[[^\]]*\]|[^.\[]+", selector.strip()):
+        for part in re.findall(r"\[[^\]]*\]|#[^.\[#]+|[^.\[#]+", selector.strip()):
             node = _step(node, part, f"{rel}:{selector}")
         try:
             value = float(node)
@@ -96,15 +104,53 @@ def _same(a: Any, b: str) -> bool:
         return str(a) == b
 
 
+_AGGREGATES: dict[str, Callable[[list[float]], Any]] = {
+    "count": len, "sum": sum, "min": min, "max": max, "mean": lambda v: sum(v) / len(v),
+    "diff": lambda v: [b - a for a, b in zip(v, v[1:])]}
+
+
+def _aggregate(node: Any, name: str, where: str) -> Any:
+    if not isinstance(node, list) or not node:
+        raise FigureError(f"{where}: #{name} needs a non-empty list")
+    if name == "count":
+        return len(node)
+    values = [float(v) for v in node]
+    pct = re.fullmatch(r"p(\d{1,2})", name)
+    if pct:  # linear interpolation between the closest ranks (numpy's default)
+        ranked, q = sorted(values), int(pct.group(1)) / 100 * (len(values) - 1)
+        low = math.floor(q)
+        high = min(low + 1, len(ranked) - 1)
+        return ranked[low] + (q - low) * (ranked[high] - ranked[low])
+    if name not in _AGGREGATES:
+        raise FigureError(f"{where}: unknown aggregate #{name}")
+    return _AGGREGATES[name](values)
+
+
 def _step(node: Any, part: str, where: str) -> Any:
+    if part.startswith("#") and not part[1:].isdigit():
+        return _aggregate(node, part[1:], where)
+    if part.startswith("[*"):
+        if not isinstance(node, list):
+            raise FigureError(f"{where}: {part} applied to a non-list")
+        inner = part[2:-1].strip()
+        conditions = [c.split("=", 1) for c in inner.split(",")] if inner else []
+        return [row for row in node if isinstance(row, dict)
+                and all(k.strip() in row and _same(row[k.strip()], v.strip()) for k, v in conditions)]
+    if isinstance(node, list) and not part.startswith("[") and not part.startswith("#"):
+        return [_step(row, part, where) for row in node]
     if part.startswith("#"):
         if not isinstance(node, str) or not part[1:].isdigit():
             raise FigureError(f"{where}: {part} needs a text line and a token number")
         tokens = node.split()
         if int(part[1:]) >= len(tokens):
             raise FigureError(f"{where}: the line has {len(tokens)} tokens")
-        return tokens[int(part[1:])].rstrip("%")
+        return tokens[int(part[1:])].strip("%,()")
     if part.startswith("[^"):
+        if isinstance(node, dict):
+            keys = [k for k in node if k.startswith(part[2:-1])]
+            if len(keys) != 1:
+                raise FigureError(f"{where}: {len(keys)} keys start with {part[2:-1]!r}, not one")
+            return node[keys[0]]
         hits = [line for line in node if isinstance(line, str) and line.startswith(part[2:-1])] \
             if isinstance(node, list) else []
         if len(hits) != 1:
