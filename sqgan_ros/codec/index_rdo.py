@@ -16,16 +16,13 @@ the neighbours' choices, so the choice runs in ``passes`` rounds, each under the
 previous round's indices (the first round's come from the nearest codewords).
 
 Nothing changes for the decoder: the stream format, the priors and the model id are the same,
-and a decoder cannot tell whether its encoder used this. Measured on the default model (24
-synthetic test scenes, float32, lambdas 0.2 semantic / 0.4 image, against nearest codewords):
-
-    keep   frame bytes      PSNR dB          LPIPS            decoded-map mIoU %
-    0.05   117.2 -> 114.0   14.55 -> 14.56   0.5369 -> 0.5372  8.24 -> 8.16
-    0.25   389.2 -> 365.3   18.42 -> 18.44   0.3914 -> 0.3921  26.12 -> 25.89
-    0.5    643.5 -> 598.2   19.32 -> 19.34   0.3561 -> 0.3588  31.90 -> 31.75
-    1.0    956.5 -> 869.0   19.89 -> 19.92   0.3104 -> 0.3119  38.17 -> 38.14
-
-It costs about 1.6 ms of CPU per frame at keep 0.25 and 5 ms at keep 1.0 (one thread).
+and a decoder cannot tell whether its encoder used this. What it saves in bytes is measured by
+``python -m sqgan_ros.tools.bench --breakdown`` (its last two columns send the nearest codewords
+instead; the committed run is docs/evaluation/bench/breakdown.json). Its effect on quality
+(PSNR, LPIPS, decoded-map mIoU against nearest codewords) was measured once on 24 synthetic test
+scenes without a committed artifact (the table is in this file's history, 86ed836): small at
+every keep ratio, but no committed command reproduces it, so it is not quoted. Its CPU cost
+grows with the number of kept latents (a full-codebook search per latent and pass).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ settings dataclasses (:mod:`sqgan_ros.sessions.settings`: defaults, ranges, desc
 from the library where it defines them) plus the ROS wiring below (topics, QoS depth); for the
 camera source the table below. The descriptors, the on-set checks, ``--help``
 (:func:`format_help`) and the check of ``config/teleop.yaml`` (test) are all built from it.
-Rules (image_pipeline / ros2 demos style, STYLE.md #10):
+Rules (image_pipeline `disparity_node` / ros2 demos `set_parameters_callback` style):
 
 * every parameter has a descriptor with a description and, for numbers, a range;
 * types are checked by the node itself (descriptors use dynamic typing), so a wrong type is

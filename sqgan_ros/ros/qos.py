@@ -1,4 +1,7 @@
-"""QoS profiles of the teleop topics and the user-overridable QoS option (STYLE.md #11)."""
+"""QoS profiles of the teleop topics and the user-overridable QoS option.
+
+As image_pipeline does: sensor-data QoS on camera inputs, QoS overrides on publishers.
+"""
 
 from __future__ import annotations
 
