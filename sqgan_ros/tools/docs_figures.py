@@ -247,7 +247,8 @@ def check_text(text: str, rel: str, artifacts: Artifacts, coverage: Coverage | N
                 covered.add(quoted.start)
                 value = evaluate(expr, artifacts)
                 if value is not None and not matches(quoted, value):
-                    problems.append(Problem(rel, line, f"{quoted.text} quoted, {value:.6g} in {expr}"))
+                    problems.append(Problem(rel, line, f"{quoted.text} quoted, {value:.6g} in {expr} "
+                                                       f"({artifacts.last})"))
         except FigureError as exc:
             problems.append(Problem(rel, line, str(exc)))
         floor = m.end()
