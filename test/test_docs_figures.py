@@ -121,3 +121,18 @@ def test_reports_are_checked_whole() -> None:
     folders = [f.name for f in df.reports(REPO)]
     assert "synthetic_quick" in folders and "real_quick" in folders
     assert re.search(r"\| SQ-GAN \| 0\.\d{3} \|", (REPO / "docs/evaluation/synthetic_quick/report.md").read_text())
+
+
+def test_the_promotion_page_is_checked_against_gate_json(tmp_path: Path) -> None:
+    from sqgan_ros.evaluation.promotion import Criterion, GateResult, gate_table
+
+    folder = tmp_path / "docs/evaluation/promotion"
+    folder.mkdir(parents=True)
+    criteria = [Criterion("synthetic/stills/bpp<=0.02", "lpips", 0.3912, 0.4101, True, "lower than baseline")]
+    (folder / "gate.json").write_text(json.dumps({"candidate": "ab" * 32, "baseline": "cd" * 32, "passed": True,
+                                                  "criteria": [c.__dict__ for c in criteria]}))
+    page = folder / f"{'ab' * 8}.md"
+    page.write_text("# Promotion gate\n\n" + gate_table(GateResult(criteria), "ab" * 8, "cd" * 8))
+    assert df.check(tmp_path) == [] and df.untraced_all(tmp_path) == []
+    page.write_text(page.read_text().replace("0.3912", "0.3812"))
+    assert [p.message for p in df.check(tmp_path)] == ["does not contain the table of its gate.json"]

@@ -32,7 +32,9 @@ of an expression marks a setting (a number chosen, not measured). A quoted numbe
 equals the value to the quoted number of decimals (either rounding direction of a half).
 
 The reports ``sqgan-eval`` writes (``docs/evaluation/*/report.md``) are checked whole: they must
-equal ``render_report`` of their own ``points.csv`` and ``summary.json``.
+equal ``render_report`` of their own ``points.csv`` and ``summary.json``; the promotion gate's page
+of the latest candidate (``docs/evaluation/promotion/<id>.md``) must hold the table of its
+``gate.json``.
 """
 
 from __future__ import annotations
@@ -177,6 +179,37 @@ def eval_report(root: Path, folder: str) -> str:
                          meta=summary["meta"], figures=figures)
 
 
+def gate_table(root: Path, folder: str) -> str:
+    """The promotion gate's table, as ``sqgan-eval promote`` writes it, from its ``gate.json``."""
+    from sqgan_ros.evaluation.promotion import Criterion, GateResult
+    from sqgan_ros.evaluation.promotion import gate_table as render
+
+    gate = json.loads((root / folder / "gate.json").read_text(encoding="utf-8"))
+    result = GateResult([Criterion(**c) for c in gate["criteria"]])
+    return render(result, gate["candidate"][:16], gate["baseline"][:16])
+
+
+def whole_files(root: Path) -> dict[Path, tuple[str, Callable[[], str]]]:
+    """Documents a command writes whole: path -> (``equal`` | ``contains``, what the artifact gives).
+
+    The ``sqgan-eval`` reports must equal ``render_report`` of their points.csv; the promotion
+    gate's page for the latest candidate must contain the table of ``gate.json`` (older pages have
+    no artifact left: gate.json is rewritten by each run).
+    """
+    out: dict[Path, tuple[str, Callable[[], str]]] = {}
+    for folder in reports(root):
+        rel = str(folder.relative_to(root))
+        out[folder / "report.md"] = ("equal", lambda rel=rel: eval_report(root, rel))
+    for gate in root.glob("docs/evaluation/*/gate.json"):
+        try:
+            candidate = json.loads(gate.read_text(encoding="utf-8"))["candidate"][:16]
+        except (OSError, ValueError, KeyError):
+            continue
+        rel = str(gate.parent.relative_to(root))
+        out[gate.parent / f"{candidate}.md"] = ("contains", lambda rel=rel: gate_table(root, rel))
+    return out
+
+
 # ----------------------------------------------------------------------------- checking
 
 
@@ -315,22 +348,25 @@ def check(root: Path = REPO) -> list[Problem]:
     """All problems of all documents (empty: every quoted figure matches its artifact)."""
     artifacts = Artifacts(root)
     problems: list[Problem] = []
-    report_files = {folder / "report.md" for folder in reports(root)}
-    for folder in reports(root):
-        rel = str((folder / "report.md").relative_to(root))
+    whole = whole_files(root)
+    for path, (mode, make) in sorted(whole.items()):
+        rel = str(path.relative_to(root))
         try:
-            want = eval_report(root, str(folder.relative_to(root)))
-        except (OSError, KeyError, ValueError) as exc:
-            problems.append(Problem(rel, 1, f"cannot regenerate: {exc}"))
+            want = make()
+            have = path.read_text(encoding="utf-8")
+        except (OSError, KeyError, ValueError, TypeError) as exc:
+            problems.append(Problem(rel, 1, f"cannot check against its artifact: {exc}"))
             continue
-        have = (folder / "report.md").read_text(encoding="utf-8")
-        if have != want:
+        if mode == "contains":
+            if want not in have:
+                problems.append(Problem(rel, 1, "does not contain the table of its gate.json"))
+        elif have != want:
             pairs = zip(have.splitlines() + [""], want.splitlines() + [""])
             n, (a, b) = next((i, ab) for i, ab in enumerate(pairs, 1) if ab[0] != ab[1])
             problems.append(Problem(rel, n, f"differs from render_report of its points.csv (run --write): "
                                             f"{a[:80]!r} where the artifact gives {b[:80]!r}"))
     for path in documents(root):
-        if path not in report_files:
+        if path not in whole:
             problems += check_text(path.read_text(encoding="utf-8"), str(path.relative_to(root)), artifacts)
     return problems
 
@@ -355,11 +391,11 @@ def untraced(text: str, rel: str, root: Path = REPO) -> list[Problem]:
 
 
 def untraced_all(root: Path = REPO) -> list[Problem]:
-    """Untraced figure-like numbers of every document except the whole-file-checked reports."""
-    report_files = {folder / "report.md" for folder in reports(root)}
+    """Untraced figure-like numbers of every document except those checked whole."""
+    whole = whole_files(root)
     out: list[Problem] = []
     for path in documents(root):
-        if path not in report_files:
+        if path not in whole:
             out += untraced(path.read_text(encoding="utf-8"), str(path.relative_to(root)), root)
     return out
 
