@@ -55,6 +55,7 @@ def _simulate(target_kbps: float, seconds: float, seed: int, fps: float = 10.0,
         if rng.random() < drop_prob:  # the encoder was busy: this frame is never encoded
             continue
         d = rc.decide(t)
+        assert not d.skip  # every budget here fits the camera's rate
         nbytes = codec.encode(t, d.image_keep_ratio, d.semantic_keep_ratio)
         rc.update(t, d.image_keep_ratio, nbytes)
         sent.append((t, nbytes, d.image_keep_ratio))
@@ -102,26 +103,103 @@ def test_learned_model_matches_simulated_codec() -> None:
     assert rc.frame_interval_s == pytest.approx(0.1, rel=1e-3)
 
 
-def test_unreachable_budget_saturates_at_min_keep() -> None:
-    cfg = RateControlConfig(target_kbps=0.5, min_keep=0.05)
+def _run_link(cfg: RateControlConfig, seconds: float, fps: float = 10.0, seed: int = 0,
+              reserve_kbps: float = 0.0, per_frame_overhead: int = 190):
+    """Offer every camera frame; encode and update only those the controller does not skip.
+
+    The bytes are link bytes: the simulated payload plus a fixed per-sample overhead (RTPS/UDP/IP
+    and the message's fields), as the encoder session feeds them.
+    """
+    codec = SimulatedCodec(seed, cut_every_s=1e9)
+    rc = RateController(cfg)
+    rc.reserve_kbps = reserve_kbps
+    sent, decisions = [], []
+    for i in range(int(seconds * fps)):
+        t = (i + 1) / fps
+        d = rc.decide(t)
+        decisions.append(d)
+        if d.skip:
+            continue
+        n = codec.encode(t, d.image_keep_ratio, d.semantic_keep_ratio) + per_frame_overhead
+        rc.update(t, d.image_keep_ratio, n, d.semantic_keep_ratio)
+        sent.append((t, n, d.image_keep_ratio, d.semantic_keep_ratio))
+    return rc, np.array(sent), decisions
+
+
+def test_thin_budget_lowers_the_frame_rate_and_never_overspends() -> None:
+    # Floor frame: 40 + 32 (semantic 0.25) + ~6 (image 0.02) + 190 overhead ~ 270 B = 2.2 kbit at
+    # 10 fps = 21 kbit/s: an 8 kbit/s budget fits ~3.7 fps at the lowest image keep ratio.
+    cfg = RateControlConfig(target_kbps=8.0, min_keep=0.02, min_fps=1.0)
+    rc, sent, decisions = _run_link(cfg, 60.0)
+    late = sent[sent[:, 0] > 10.0]
+    rate = late[:, 1].sum() * 8 / 50.0 / 1000.0
+    assert 0.85 * 8.0 <= rate <= 1.05 * 8.0, rate
+    fps = len(late) / 50.0
+    assert 2.5 < fps < 5.0, fps  # frames skipped, not the budget exceeded
+    assert all(s == pytest.approx(0.25) for s in late[:, 3])  # semantic kept while fps >= min_fps
+    assert {d.regime for d in decisions[100:]} == {"frame_rate"}
+    assert any(d.skip for d in decisions) and all(d.saturated for d in decisions[100:])
+    for start in np.arange(10.0, 50.0, 1.0):  # every 10 s window within the budget
+        win = sent[(sent[:, 0] > start) & (sent[:, 0] <= start + 10.0)]
+        assert win[:, 1].sum() * 8 / 10.0 / 1000.0 <= 1.1 * 8.0
+
+
+def test_thinner_budget_lowers_the_semantic_keep_ratio_at_min_fps() -> None:
+    # 3.5 kbit/s cannot carry min_fps 1.5 at semantic 0.6 (~313 B = 3.8 kbit/s at 1.5 fps): the
+    # semantic keep ratio goes down instead; at 2.5 kbit/s even min_semantic_keep is too much.
+    cfg = RateControlConfig(target_kbps=3.5, min_keep=0.02, min_fps=1.5, min_semantic_keep=0.05,
+                            semantic_keep_ratio=0.6)
+    rc, sent, decisions = _run_link(cfg, 90.0)
+    late = sent[sent[:, 0] > 30.0]
+    assert late[:, 3].max() < 0.6 and late[:, 3].min() >= 0.05
+    assert "semantic" in {d.regime for d in decisions[300:]}
+    rate = late[:, 1].sum() * 8 / 60.0 / 1000.0
+    assert rate <= 1.05 * 3.5
+    assert len(late) / 60.0 >= 0.9 * 1.5
+    floor = RateControlConfig(target_kbps=2.5, min_keep=0.02, min_fps=1.5, min_semantic_keep=0.2,
+                              semantic_keep_ratio=0.6)
+    _, sent, decisions = _run_link(floor, 60.0)
+    late = sent[sent[:, 0] > 20.0]
+    assert decisions[-1].regime == "floor" and late[:, 3].min() == pytest.approx(0.2)
+    assert late[:, 1].sum() * 8 / 40.0 / 1000.0 <= 1.05 * 2.5
+
+
+def test_reserve_is_taken_off_the_frame_budget() -> None:
+    cfg = RateControlConfig(target_kbps=30.0)
+    _, sent, _ = _run_link(cfg, 60.0, reserve_kbps=6.0)
+    late = sent[sent[:, 0] > 10.0]
+    assert late[:, 1].sum() * 8 / 50.0 / 1000.0 == pytest.approx(24.0, rel=0.06)
+
+
+def test_without_frame_skipping_every_frame_is_sent_at_the_floor() -> None:
+    cfg = RateControlConfig(target_kbps=0.5, min_keep=0.05, skip_frames=False)
     rc = RateController(cfg)
     for i in range(50):
         d = rc.decide(i * 0.1)
+        assert not d.skip
         rc.update(i * 0.1, d.image_keep_ratio, int(200 + 100 * d.image_keep_ratio))
     d = rc.decide(5.0)
-    assert d.saturated
+    assert d.saturated and d.regime == "keep"
     assert d.image_keep_ratio == pytest.approx(0.05)
     # The bucket is bounded: it does not grow without limit while the budget is unreachable.
     assert rc.bucket_bits <= 0.5 * 1000 * cfg.bucket_limit_s + 1e-6
 
 
-def test_generous_budget_saturates_at_max_keep() -> None:
-    rc = RateController(RateControlConfig(target_kbps=1000.0, max_keep=0.8))
+def test_generous_budget_raises_keep_ratios_up_to_one() -> None:
+    # image keep up to max_keep (1.0 by default, no hidden cap), then the semantic keep ratio
+    cfg = RateControlConfig(target_kbps=60.0, semantic_keep_ratio=0.25)
+    _, sent, decisions = _run_link(cfg, 40.0)
+    late = sent[sent[:, 0] > 10.0]
+    assert late[:, 2].min() == pytest.approx(1.0)
+    assert late[:, 3].mean() > 0.5 and late[:, 3].max() <= 1.0
+    assert decisions[-1].regime == "ceiling"
+    assert late[:, 1].sum() * 8 / 30.0 / 1000.0 <= 1.05 * 60.0
+    capped = RateController(RateControlConfig(target_kbps=1000.0, max_keep=0.8, max_semantic_keep=0.25))
     for i in range(30):
-        d = rc.decide(i * 0.1)
-        rc.update(i * 0.1, d.image_keep_ratio, int(50 + 100 * d.image_keep_ratio))
-    d = rc.decide(3.0)
-    assert d.image_keep_ratio == pytest.approx(0.8)
+        d = capped.decide(i * 0.1)
+        capped.update(i * 0.1, d.image_keep_ratio, int(50 + 100 * d.image_keep_ratio), d.semantic_keep_ratio)
+    d = capped.decide(3.0)
+    assert d.image_keep_ratio == pytest.approx(0.8) and d.semantic_keep_ratio == 0.25
     assert d.saturated
 
 
@@ -175,6 +253,8 @@ def test_stamp_going_backwards_restarts_timing_without_error() -> None:
     ({"target_kbps": 10.0, "forgetting": 0.0}, ValueError),
     ({"target_kbps": 10.0, "horizon_s": 0.0}, ValueError),
     ({"target_kbps": 10.0, "semantic_keep_ratio": 2.0}, ValueError),
+    ({"target_kbps": 10.0, "min_semantic_keep": 0.0}, ValueError),
+    ({"target_kbps": 10.0, "min_fps": -1.0}, ValueError),
 ])
 def test_config_validation(kwargs, exc) -> None:
     with pytest.raises(exc):

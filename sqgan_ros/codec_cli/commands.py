@@ -148,7 +148,8 @@ def _rate_controller(args: argparse.Namespace, keep: Any) -> Any:
 
     return RateController(RateControlConfig(
         target_kbps=args.target_kbps, min_keep=min(args.min_keep, keep.image), max_keep=keep.image,
-        semantic_keep_ratio=keep.semantic, semantic_scaled=args.semantic_keep is None))
+        semantic_keep_ratio=keep.semantic, semantic_scaled=args.semantic_keep is None,
+        skip_frames=False))  # a file codes every frame: saturate at the floor instead
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
