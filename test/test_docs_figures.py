@@ -112,7 +112,8 @@ def test_table_markers_check_each_cell_of_their_columns(tmp_path: Path) -> None:
 
 def test_untraced_lists_figures_without_a_marker(tmp_path: Path) -> None:
     text = ("Encode took 12.5 ms and 30 % of frames were kept at keep 0.25 with `--threads 2`.\n"
-            "Decode took 7.5 ms<!-- fig: given --> with 20 % loss at ~0.04 bpp, v2 of 3 nodes.\n")
+            "Decode took 7.5 ms<!-- fig: given --> with 20 % loss at ~0.04 bpp, v2 of 3 nodes, "
+            "`stats_period_s` (1 s), `max_ratio` = 1.0.\n")
     found = [p.message for p in df.untraced(text, "doc.md", tmp_path)]
     assert len(found) == 2 and "12.5" in found[0] and "untraced figure 30" in found[1], found
 

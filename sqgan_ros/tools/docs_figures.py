@@ -40,18 +40,17 @@ of the latest candidate (``docs/evaluation/promotion/<id>.md``) must hold the ta
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqgan_ros.tools.docs_generated import GENERATORS, reports, whole_files
 from sqgan_ros.tools.figure_sources import Artifacts, FigureError, evaluate, split_expressions
 
 __all__ = ["Artifacts", "Coverage", "FigureError", "Problem", "check", "check_text", "evaluate", "numbers",
-           "split_expressions", "untraced", "untraced_all", "write"]
+           "reports", "split_expressions", "untraced", "untraced_all", "whole_files", "write"]
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = ("README.md", "docs/evaluation/**/*.md")
@@ -81,6 +80,9 @@ SETTING_AFTER = re.compile(r"\s?% (?:frame |packet )?loss|\s?% of (?:the )?frame
 # "~0.04 bpp" names a matched-rate target of the reports; "at 32 kbit/s" (a whole number) a link rate.
 TARGET = re.compile(r"~$")
 AT_RATE = re.compile(r"\bat\s*$")
+# A number right after a parameter's name in a code span ("`stats_period_s` (1 s)", "`x` = 1") is
+# its value: a setting.
+PARAMETER = re.compile(r"`[A-Za-z_][\w.]*`\s*(?:\(|=|:)?\s*$")
 
 
 @dataclass(frozen=True)
@@ -139,75 +141,6 @@ def _blank(text: str, pattern: re.Pattern[str]) -> str:
 def masked(text: str) -> str:
     """``text`` with code, code spans and HTML comments blanked (offsets and lines kept)."""
     return _blank(_blank(_blank(text, FENCE), COMMENT), CODE_SPAN)
-
-
-# ----------------------------------------------------------------------------- generators
-
-
-def video_table(root: Path, path: str) -> str:
-    """The table ``python -m sqgan_ros.evaluation.video`` prints, from its ``--out`` JSON."""
-    data = json.loads((root / path).read_text(encoding="utf-8"))
-    lines = ["```", f"{'source':8} {'run':13} {'setting':>7} {'loss':>5} {'kbit/s':>8} {'bits/fr':>8} "
-             f"{'I':>3} {'fresh':>5} {'PSNR':>6} {'impPSNR':>7} {'mIoU%':>6} {'LPIPS':>6} {'xIntra':>6}"]
-    for s in data["summary"]:
-        ratio = s.get("intra_bits_at_equal_lpips_ratio")
-        lines.append(f"{s['source']:8} {s['name']:13} {s['setting']:7.3g} {s['loss']:5.2f} {s['kbps']:8.2f} "
-                     f"{s['bits_per_frame']:8.0f} {s['intra_frames']:3d} {s['fresh_frames']:5d} "
-                     f"{s['psnr']:6.2f} {s['important_psnr']:7.2f} {s['seg_miou']:6.1f} {s['lpips']:6.3f} "
-                     f"{math.nan if ratio is None else ratio:6.2f}")
-    return "\n".join(lines + ["```"]) + "\n"
-
-
-GENERATORS: dict[str, Callable[..., str]] = {"video_table": video_table}
-
-
-def eval_report(root: Path, folder: str) -> str:
-    """``report.md`` as ``sqgan-eval`` writes it, from the folder's points.csv and summary.json."""
-    from sqgan_ros.evaluation.report import read_points_csv, render_report
-    from sqgan_ros.evaluation.run import PLOT_METRICS
-    from sqgan_ros.evaluation.sweep_config import load_config
-
-    out = root / folder
-    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    cfg = load_config(root / "config" / "eval" / f"{summary['name']}.yaml")
-    rows = read_points_csv(out / "points.csv")
-    figures: dict[str, list[str]] = {}
-    for name in summary["meta"].get("sets", {}):
-        figures[name] = [f"{name}_{m}.png" for m in PLOT_METRICS if (out / f"{name}_{m}.png").is_file()]
-        figures[name] += sorted(p.name for p in out.glob(f"{name}_grid_*.png"))
-    return render_report(rows, name=summary["name"], targets=cfg.targets_bpp, notes=summary["notes"],
-                         meta=summary["meta"], figures=figures)
-
-
-def gate_table(root: Path, folder: str) -> str:
-    """The promotion gate's table, as ``sqgan-eval promote`` writes it, from its ``gate.json``."""
-    from sqgan_ros.evaluation.promotion import Criterion, GateResult
-    from sqgan_ros.evaluation.promotion import gate_table as render
-
-    gate = json.loads((root / folder / "gate.json").read_text(encoding="utf-8"))
-    result = GateResult([Criterion(**c) for c in gate["criteria"]])
-    return render(result, gate["candidate"][:16], gate["baseline"][:16])
-
-
-def whole_files(root: Path) -> dict[Path, tuple[str, Callable[[], str]]]:
-    """Documents a command writes whole: path -> (``equal`` | ``contains``, what the artifact gives).
-
-    The ``sqgan-eval`` reports must equal ``render_report`` of their points.csv; the promotion
-    gate's page for the latest candidate must contain the table of ``gate.json`` (older pages have
-    no artifact left: gate.json is rewritten by each run).
-    """
-    out: dict[Path, tuple[str, Callable[[], str]]] = {}
-    for folder in reports(root):
-        rel = str(folder.relative_to(root))
-        out[folder / "report.md"] = ("equal", lambda rel=rel: eval_report(root, rel))
-    for gate in root.glob("docs/evaluation/*/gate.json"):
-        try:
-            candidate = json.loads(gate.read_text(encoding="utf-8"))["candidate"][:16]
-        except (OSError, ValueError, KeyError):
-            continue
-        rel = str(gate.parent.relative_to(root))
-        out[gate.parent / f"{candidate}.md"] = ("contains", lambda rel=rel: gate_table(root, rel))
-    return out
 
 
 # ----------------------------------------------------------------------------- checking
@@ -338,12 +271,6 @@ def documents(root: Path) -> list[Path]:
     return found
 
 
-def reports(root: Path) -> list[Path]:
-    """The ``sqgan-eval`` reports: folders under docs/evaluation with report.md, points.csv, summary.json."""
-    return sorted(p.parent for p in root.glob("docs/evaluation/*/report.md")
-                  if (p.parent / "points.csv").is_file() and (p.parent / "summary.json").is_file())
-
-
 def check(root: Path = REPO) -> list[Problem]:
     """All problems of all documents (empty: every quoted figure matches its artifact)."""
     artifacts = Artifacts(root)
@@ -380,6 +307,7 @@ def untraced(text: str, rel: str, root: Path = REPO) -> list[Problem]:
     for q in numbers(plain):
         if (q.start in coverage.covered or SETTING.search(plain, max(0, q.start - 60), q.start)
                 or SETTING_AFTER.match(plain, q.end)
+                or PARAMETER.search(text, max(0, q.start - 60), q.start)
                 or (TARGET.search(plain, max(0, q.start - 2), q.start) and plain.startswith(" bpp", q.end))
                 or (AT_RATE.search(plain, max(0, q.start - 4), q.start) and "." not in q.text
                     and plain.startswith(" kbit/s", q.end))):
@@ -403,9 +331,10 @@ def untraced_all(root: Path = REPO) -> list[Problem]:
 def write(root: Path = REPO) -> list[Path]:
     """Regenerate every generated block and report; returns the files changed."""
     changed = []
-    for folder in reports(root):
-        path = folder / "report.md"
-        want = eval_report(root, str(folder.relative_to(root)))
+    for path, (mode, make) in sorted(whole_files(root).items()):
+        if mode != "equal":  # a page that only has to contain its table is not rewritten
+            continue
+        want = make()
         if path.read_text(encoding="utf-8") != want:
             path.write_text(want, encoding="utf-8")
             changed.append(path)
