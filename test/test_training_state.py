@@ -86,3 +86,16 @@ def test_cli_state_and_minutes(tmp_path, repo_root) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     assert f"continuing stage 2 at step {step}" in again.stdout
     assert json.loads((tmp_path / "st" / "image.json").read_text())["step"] > step
+
+
+def test_channels_last_trains_the_same_steps(tmp_path) -> None:
+    from test_training_stages import fixed_batch
+
+    losses = []
+    for cl in (False, True):
+        trainer = make_trainer(tmp_path / str(cl), gan_start=1000, channels_last=cl)
+        trainer.start_stage(2)
+        losses.append([trainer.train_step(fixed_batch())["loss"] for _ in range(2)])
+        conv = next(m for m in trainer.model.image.modules() if isinstance(m, torch.nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last) == cl
+    assert losses[0] == pytest.approx(losses[1], rel=1e-4)

@@ -66,6 +66,8 @@ class Trainer:
         self.dist = dist_info or DistInfo(0, 1, 0, torch.device("cpu"))
         self.device = self.dist.device
         self.model = model.to(self.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.dataset = dataset
         self.out_dir = Path(out_dir)
         self.disc = nn.ModuleDict({
