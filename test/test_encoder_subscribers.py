@@ -76,6 +76,7 @@ def audience_graph(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Pa
     commands = {name: node_command(plans[name], config) for name in ("camera_source", "sqgan_encoder")}
     commands["camera_source"] += ["-p", "height:=64", "-p", "width:=96"]
     commands["sqgan_encoder"] += ["-p", "encode_only_when_subscribed:=true", "-p", "intra_interval:=1000",
+                                  "-p", "stats_period_s:=0.0",  # stats of every frame (robot-local probe)
                                   "-p", f"qos_overrides.{FRAME_TOPIC}.publisher.reliability:=reliable"]
     with own_domain(129) as env:
         probe = _Probe()
@@ -101,14 +102,14 @@ def _wait_for_log(path: Path, text: str, timeout: float) -> bool:
 
 
 def test_encoder_idles_without_subscribers_and_a_new_one_gets_intra(audience_graph) -> None:
-    from sqgan_ros.msg import SemanticFrame
+    from sqgan_ros.bitstream import FrameType, peek_header
 
-    intra, inter = SemanticFrame.INTRA, SemanticFrame.INTER
+    intra, inter = int(FrameType.INTRA), int(FrameType.INTER)
     probe, procs, logs = audience_graph
     log = logs["sqgan_encoder"]
     assert _wait_for_log(log, "camera frames are skipped", 90.0), log.read_text()[-3000:]
     # a few more camera frames while nobody listens: none is encoded (the encoder's stats topic,
-    # reliable and published for every encoded frame, stays silent)
+    # reliable and here published for every encoded frame, stays silent)
     with probe.lock:
         seen = len(probe.camera)
     assert probe.wait_for(lambda: len(probe.camera) >= seen + 8, timeout=30.0), "camera_source stopped"
@@ -133,7 +134,7 @@ def test_encoder_idles_without_subscribers_and_a_new_one_gets_intra(audience_gra
                           timeout=60.0), log.read_text()[-3000:]
     with probe.lock:
         after = [int(m.frame_type) for m in probe.stats[before:]]
-        second = [int(m.frame_type) for _, m in probe.frames["second"]]
+        second = [int(peek_header(bytes(m.payload)).frame_type) for _, m in probe.frames["second"]]
     assert intra in after, f"no INTRA frame after a subscriber joined: {after}"
     assert intra in second, f"the late subscriber received no INTRA frame: {second}"
     assert procs["sqgan_encoder"].poll() is None

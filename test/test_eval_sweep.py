@@ -143,10 +143,11 @@ def test_config_is_strict():
 
 
 def test_cdr_overhead_layout():
-    # encapsulation 4 + stamp 8 + frame_id "camera" (4+7, padded to 12) + model_id (4+17, padded to 24)
-    # + 4 uint16 (8) + 2 float32 (8) + uint8 (1, padded to 4) + uint32 (4) + payload length (4)
-    assert _cdr_overhead(100, "camera", "0" * 16) == 4 + 8 + 12 + 24 + 8 + 8 + 4 + 4 + 4
-    assert _cdr_overhead(7, "camera", "0" * 16) == _cdr_overhead(1000, "camera", "0" * 16)
+    # encapsulation 4 + stamp 8 + frame_id "camera" (4+7, padded to 12) + payload length (4): the
+    # lean message's own fields are 28 B (issue 15: <= 30 B)
+    assert _cdr_overhead(100, "camera") == 4 + 8 + 12 + 4 == 28
+    assert _cdr_overhead(7, "camera") == _cdr_overhead(1000, "camera")
+    assert _cdr_overhead(0, "") == 4 + 8 + 8 + 4
 
 
 @pytest.mark.ros
@@ -158,11 +159,10 @@ def test_cdr_overhead_matches_rclpy():
     for payload_len, frame_id in ((0, ""), (37, "camera"), (1001, "camera_optical_frame")):
         msg = SemanticFrame()
         msg.header.frame_id = frame_id
-        msg.model_id = "ab" * 8
         msg.payload = bytes(payload_len)
-        assert len(serialize_message(msg)) - payload_len == _cdr_overhead(payload_len, frame_id, "ab" * 8)
-    over, method = semantic_frame_overhead(b"\x01" * 50, "camera", "ab" * 8)
-    assert method == "rclpy serialize_message" and over == _cdr_overhead(50, "camera", "ab" * 8)
+        assert len(serialize_message(msg)) - payload_len == _cdr_overhead(payload_len, frame_id)
+    over, method = semantic_frame_overhead(b"\x01" * 50, "camera")
+    assert method == "rclpy serialize_message" and over == _cdr_overhead(50, "camera") == 28
 
 
 def test_showcase_figure_has_a_row_per_scene_and_three_tiles_per_ratio(tmp_path) -> None:

@@ -24,12 +24,6 @@ PUBLISHER = textwrap.dedent("""
     msg = SemanticFrame()
     msg.header.frame_id = "camera_optical"
     msg.header.stamp.sec, msg.header.stamp.nanosec = 1234, 567890
-    msg.model_id = "0123456789abcdef"
-    msg.image_height, msg.image_width = 480, 640
-    msg.model_height, msg.model_width = 256, 512
-    msg.semantic_keep_ratio, msg.image_keep_ratio = 0.25, 0.5
-    msg.frame_type = SemanticFrame.INTER
-    msg.frame_id = 4294967295
     msg.payload = payload
     deadline = time.monotonic() + 30.0
     try:
@@ -72,20 +66,33 @@ def test_semantic_frame_crosses_dds_byte_exact(ros_subprocess_env: dict[str, str
     assert bytes(msg.payload) == payload
     assert msg.header.frame_id == "camera_optical"
     assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (1234, 567890)
-    assert msg.model_id == "0123456789abcdef"
-    assert (msg.image_height, msg.image_width, msg.model_height, msg.model_width) == (480, 640, 256, 512)
-    assert (msg.semantic_keep_ratio, msg.image_keep_ratio) == (0.25, 0.5)
-    assert msg.frame_type == SemanticFrame.INTER == 1 and SemanticFrame.INTRA == 0
-    assert msg.frame_id == 2**32 - 1
+
+
+
+def test_semantic_frame_is_a_header_and_the_payload() -> None:
+    # issue 15: the payload header is the one source of sizes, keep ratios, type and model id;
+    # the message's own fields cost 28 B of CDR with frame_id "camera" (target <= 30 B)
+    from rclpy.serialization import serialize_message
+
+    from sqgan_ros.msg import SemanticFrame
+
+    assert list(SemanticFrame.get_fields_and_field_types()) == ["header", "payload"]
+    msg = SemanticFrame()
+    msg.header.frame_id = "camera"
+    msg.payload = bytes(333)
+    assert len(serialize_message(msg)) - 333 == 28
 
 
 def test_stats_and_ack_messages_have_the_documented_fields() -> None:
     from sqgan_ros.msg import CodecStats, FrameAck
 
     stats = CodecStats()
-    for name in ("payload_bits", "message_bits", "bpp", "payload_kbps", "encode_ms", "decode_ms", "latency_ms",
-                 "semantic_kept", "image_kept", "frames_dropped", "frames_lost", "frames_rejected"):
+    for name in ("payload_bits", "message_bits", "link_bits", "bpp", "link_kbps", "payload_kbps", "encode_ms",
+                 "decode_ms", "latency_ms", "semantic_kept", "image_kept", "frames_dropped", "frames_lost",
+                 "frames_rejected"):
         assert hasattr(stats, name), name
+    for gone in ("header_bits", "semantic_bits", "image_bits", "message_kbps"):  # were always 0 / renamed
+        assert not hasattr(stats, gone), gone
     stats.frames_total = 2**64 - 1  # 64-bit counters
     assert (CodecStats.SIDE_ENCODER, CodecStats.SIDE_DECODER) == (0, 1)
     ack = FrameAck(last_decoded_frame_id=7, semantic_reference_id=5, image_reference_id=6)

@@ -73,8 +73,7 @@ class _Target:
         from sqgan_ros.sessions import Decoded
 
         self._frame_id = (self._frame_id + 1) % 2**32
-        result = self.session.receive(data, frame_id=self._frame_id, model_id=self.session.model_id,
-                                      message_bytes=len(data) + 64, stamp=0.0)
+        result = self.session.receive(data, message_bytes=len(data) + 28, stamp=0.0)
         if isinstance(result, Decoded):
             h, w = result.size
             assert result.image.shape == (h, w, 3) and result.image.dtype == np.uint8

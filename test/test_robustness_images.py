@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from ros_probe import ProbeNode, start_process, stop_process
 
+from sqgan_ros.bitstream import peek_header
+
 pytestmark = pytest.mark.ros
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,7 +111,7 @@ def encoder(tmp_path_factory: pytest.TempPathFactory, tiny_model_file: Path):
                                                    segmenter="none", torch_threads=1))
                 if p.name == "sqgan_encoder")
     cmd = node_command(plan, [REPO / "config" / "teleop.yaml"])
-    cmd += ["-p", "qos_depth:=50", "-p", f"max_input_pixels:={MAX_INPUT_PIXELS}"]
+    cmd += ["-p", "qos_depth:=50", "-p", f"max_input_pixels:={MAX_INPUT_PIXELS}", "-p", "stats_period_s:=0.0"]
     with own_domain(57) as env:
         log = tmp / "encoder.log"
         proc = start_process(cmd, env, log)
@@ -140,7 +142,7 @@ def test_supported_encodings_at_odd_sizes_are_encoded(encoder) -> None:
     probe, proc, log = encoder
     for i, (encoding, array) in enumerate(GOOD):
         frame = _send_good(probe, encoding, array, stamp_ns=1_000_000_000 + i)
-        assert (frame.image_height, frame.image_width) == array.shape[:2], encoding
+        assert peek_header(bytes(frame.payload)).image_size == array.shape[:2], encoding
         assert len(frame.payload) > 0
     assert proc.poll() is None, log.read_text()[-2000:]
 
@@ -157,7 +159,7 @@ def test_bad_images_are_refused_logged_once_counted_and_the_stream_goes_on(encod
             time.sleep(0.01)
         good = _send_good(probe, "rgb8", np.full((24, 40, 3), n, np.uint8),
                           stamp_ns=3_000_000_000 + n)
-        assert good.image_height == 24, what
+        assert peek_header(bytes(good.payload)).image_size[0] == 24, what
     assert proc.poll() is None, log.read_text()[-3000:]
     assert probe.wait_for(lambda: any(int(s.frames_rejected) - rejected_before == sent
                                       for s in probe.stats), 10.0), (

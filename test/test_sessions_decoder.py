@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from sqgan_ros.api import SemanticEncoder
-from sqgan_ros.bitstream import decode_frame, encode_frame
+from sqgan_ros.bitstream import BitstreamError, decode_frame, encode_frame, peek_header
+from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.sessions import Decoded, DecoderSession, DecoderSettings, ModelSettings, Refused
 
 
@@ -32,8 +33,12 @@ def streams(tiny_model_file: Path) -> list[bytes]:
 
 
 def _receive(session: DecoderSession, payload: bytes, frame_id: int, **kw):
-    return session.receive(payload, frame_id=frame_id, model_id=kw.pop("model_id", session.model_id),
-                           message_bytes=kw.pop("message_bytes", len(payload) + 100),
+    # the frame id is the payload's own (the lean message repeats nothing of its header)
+    try:
+        assert peek_header(payload).frame_id == frame_id
+    except BitstreamError:
+        pass  # a corrupt payload: the session must refuse it
+    return session.receive(payload, message_bytes=kw.pop("message_bytes", len(payload) + 100),
                            stamp=kw.pop("stamp", 99.75), **kw)
 
 
@@ -44,13 +49,17 @@ def test_decodes_at_camera_size_with_stats(tiny_model_file: Path, streams: list[
     assert out.labels.shape == (40, 70) and out.ack.last_decoded_frame_id == 0
     s = out.stats
     assert s.payload_bits == 8 * len(streams[0]) and s.message_bits == 8 * (len(streams[0]) + 100)
+    assert s.link_bits == 8 * sample_link_cost(len(streams[0]) + 100).forward_bytes
+    assert s.frame_id == 0 and s.frame_type == 0 and 0 < s.image_kept <= s.image_total
     assert s.latency_ms == pytest.approx(250.0) and math.isnan(s.encode_ms)
     assert s.bpp == pytest.approx(8 * len(streams[0]) / (40 * 70))
     session.encoder_stats(1, 12.5)
     s = _receive(session, streams[1], 1).stats
     assert s.encode_ms == 12.5 and s.frames_total == 2
-    # message_kbps is a number (the decoder took it from the received message's size)
-    assert math.isfinite(s.message_kbps) and s.message_kbps > s.payload_kbps > 0
+    # link_kbps is a number (the decoder took it from the received sample's size)
+    assert math.isfinite(s.link_kbps) and s.link_kbps > s.payload_kbps > 0
+    s = _receive(session, streams[2], 2).stats  # the encoder's summary of another frame: its mean
+    assert s.encode_ms == 12.5
 
 
 def test_model_output_size_is_not_resized_twice(tiny_model_file: Path, streams: list[bytes],
@@ -86,7 +95,10 @@ def test_refusals_name_the_reason_and_cost_one_frame(tiny_model_file: Path, stre
     assert isinstance(too_big, Refused) and too_big.kind == "rejected"
     assert "max_output_pixels=1000" in too_big.message and too_big.ack is None
     session.update({"max_output_pixels": 16_777_216})
-    other = _receive(session, streams[0], 0, model_id="0123456789abcdef")
+    loaded = session.codec.loaded
+    header, symbols = decode_frame(streams[0], loaded.priors)
+    foreign = encode_frame(replace(header, model_id=bytes.fromhex("0123456789abcdef")), symbols, loaded.priors)
+    other = _receive(session, foreign, 0)
     assert isinstance(other, Refused) and other.cause == "model_id" and "0123456789abcdef" in other.message
     corrupt = bytearray(streams[0])
     corrupt[len(corrupt) // 2] ^= 0xFF
@@ -138,3 +150,17 @@ def test_settings_are_checked(tiny_model_file: Path) -> None:
         session.update({"output_size": "big"})
     with pytest.raises(ValueError, match="stats_window_s"):
         DecoderSettings(stats_window_s=0.0)
+
+
+def test_acks_are_coalesced_to_one_per_period(tiny_model_file: Path, streams: list[bytes]) -> None:
+    session = _decoder(tiny_model_file, ack_period_s=0.5)
+    sent = []
+    for i in range(6):  # 10 frames/s: one ack per 0.5 s, always the newest state
+        out = _receive(session, streams[i], i)
+        ack = session.ack_due(out.ack, now=10.0 + 0.1 * i)
+        if ack is not None:
+            sent.append((i, ack.last_decoded_frame_id))
+    assert sent == [(0, 0), (5, 5)], sent
+    assert session.ack_pending(now=11.0) is None  # nothing new
+    session.ack_due(None, now=11.0)
+    assert session.ack_pending(now=20.0) is None

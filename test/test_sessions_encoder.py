@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from sqgan_ros.bitstream import FrameType, peek_header
+from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.sessions import CameraFrame, EncoderSession, EncoderSettings, ModelSettings
 from sqgan_ros.sessions.encoder import INTRA_FRAMES_FOR_NEW_SUBSCRIBERS
 from sqgan_ros.sessions.stamps import stamp_key
@@ -48,8 +49,10 @@ def test_intra_only_frames_numbered_and_stats(tiny_model_file: Path) -> None:
         stats = session.sent(out, len(out.payload) + 100)
         assert stats.frames_total == i + 1
         assert stats.message_bits == 8 * (len(out.payload) + 100) and stats.payload_bits == 8 * len(out.payload)
+        # the link carries the sample with its RTPS/UDP/IP headers (link_cost)
+        assert stats.link_bits == 8 * sample_link_cost(len(out.payload) + 100).forward_bytes
     assert stats.semantic_total == out.num_latents and stats.image_kept <= out.num_latents
-    assert stats.fps > 0 and stats.message_kbps > stats.payload_kbps > 0
+    assert stats.fps > 0 and stats.link_kbps > stats.payload_kbps > 0
 
 
 def test_newest_frame_wins_and_drops_are_counted(tiny_model_file: Path) -> None:
@@ -137,17 +140,18 @@ def test_ack_timeout_resyncs_with_an_intra_frame(tiny_model_file: Path) -> None:
 
 
 def test_rate_control_follows_target_and_parameter_changes(tiny_model_file: Path) -> None:
-    # the tiny model's frames take 25 (keep 0.02) to 55 bytes (keep 1.0): 2 to 4.4 kbit/s at 10 fps
-    session, _ = _session(tiny_model_file, target_kbps=3.5, image_keep_ratio=1.0,
-                          min_image_keep_ratio=0.02)
+    # the tiny model's frames take 25 (keep 0.02) to 55 bytes (keep 1.0); on the link (message
+    # fields + RTPS/UDP/IP) ~213 to ~243 B: 17 to 19.5 kbit/s at 10 fps. target_kbps is a link budget.
+    session, _ = _session(tiny_model_file, target_kbps=18.2, min_image_keep_ratio=0.02)
     kbps = []
     for i in range(40):
         session.add_image(_frame(i, size=(64, 128), stamp=0.1 * i), stamp_key(i, 0))
         encoded = _encode_next(session)
-        stats = session.sent(encoded, len(encoded.payload))
-        kbps.append((encoded.image_keep_ratio, 8 * len(encoded.payload) / 0.1 / 1000))
+        stats = session.sent(encoded, len(encoded.payload) + 28)
+        link = sample_link_cost(len(encoded.payload) + 28).forward_bytes
+        kbps.append((encoded.image_keep_ratio, 8 * link / 0.1 / 1000))
     late = [k for _, k in kbps[20:]]
-    assert abs(np.mean(late) - 3.5) < 0.3, kbps
+    assert abs(np.mean(late) - 18.2) < 0.5, kbps
     assert 0.02 < np.mean([r for r, _ in kbps[20:]]) < 1.0, kbps  # neither bound: controlled
     assert stats.frames_total == 40
     session.update({"target_kbps": 0.0, "image_keep_ratio": 0.3})
@@ -230,3 +234,42 @@ def test_a_new_region_starts_with_an_intra_frame_in_video_mode(tiny_model_file: 
         session.acknowledge(out.frame_id)
         types.append(out.frame_type)
     assert types[2] == int(FrameType.INTRA) and types[3] == int(FrameType.INTER)
+
+
+def test_thin_link_budget_skips_frames_logs_once_and_stays_under_it(tiny_model_file: Path) -> None:
+    # ~213 B per frame on the link at the lowest keep ratio = 17 kbit/s at 10 fps: a 6 kbit/s
+    # budget carries ~3.5 fps, so the session skips frames (None, nothing computed)
+    session, lines = _session(tiny_model_file, target_kbps=6.0, min_image_keep_ratio=0.02)
+    sent, link_bytes = [], 0
+    for i in range(120):
+        session.add_image(_frame(i, size=(64, 128), stamp=0.1 * i), stamp_key(i, 0))
+        encoded = _encode_next(session)
+        if encoded is None:
+            continue
+        session.sent(encoded, len(encoded.payload) + 28)
+        sent.append(i)
+        if i >= 40:
+            link_bytes += sample_link_cost(len(encoded.payload) + 28).forward_bytes
+    late = [i for i in sent if i >= 40]
+    assert 20 <= len(late) <= 40, sent  # 8 s: ~3 fps, not 10
+    assert 8 * link_bytes / 8.0 / 1000 <= 1.05 * 6.0
+    assert session.frames_skipped == 120 - len(sent) and session.frames_dropped >= session.frames_skipped
+    notes = [line for line in lines if "cannot carry the camera" in line]
+    assert len(notes) == 1 and "frames are skipped" in notes[0], lines
+
+
+def test_stats_summary_at_most_once_per_period(tiny_model_file: Path) -> None:
+    session, _ = _session(tiny_model_file, stats_period_s=1.0)
+    assert session.summary(now=0.0) is None  # nothing sent yet
+    times = []
+    for i in range(4):
+        session.add_image(_frame(i), stamp_key(i, 0))
+        out = _encode_next(session)
+        session.sent(out, len(out.payload) + 28)
+        times.append(out.encode_ms)
+        summary = session.summary(now=100.0 + 0.3 * i)
+        assert (summary is not None) == (i == 0), i
+    summary = session.summary(now=101.5)
+    assert summary is not None and summary.frame_id == 3 and summary.frames_total == 4
+    assert summary.encode_ms == pytest.approx(np.mean(times[1:]))  # the frames since the last one
+    assert session.summary(now=103.0) is None  # no frame since

@@ -150,7 +150,7 @@ def run_sweep(cfg: EvalConfig, model: Any, progress: Callable[[str], None] | Non
             say(f"  {CODEC_LABELS.get(p.codec, p.codec):>11} {p.setting:>12}: {row['bpp']:.4f} bpp "
                 f"PSNR {row['psnr']:.2f} LPIPS {row['lpips']:.3f} seg mIoU {row['seg_miou']:.3f}")
     sample = next(p for p in rows if p["codec"] == "sqgan")
-    _, method = semantic_frame_overhead(b"\0" * int(sample["bytes_mean"]), model_id=loaded.short_id)
+    _, method = semantic_frame_overhead(b"\0" * int(sample["bytes_mean"]))
     notes.append(f"SQ-GAN bits are whole frames (header, entropy-coded payload, CRC-32); the SemanticFrame "
                  f"message adds {sample['message_overhead_bytes']:.0f} bytes per frame "
                  f"(measured by {method}), reported as message_bpp.")

@@ -162,7 +162,7 @@ def sqgan_points(evalset: EvalSet, model: Any, keep_ratios: Sequence[float], tar
             p.frame_bytes.append(len(data))
             p.recon.append(decoded.image)
             p.decoded_labels.append(decoded.labels)
-            p.overhead_bytes.append(semantic_frame_overhead(data, model_id=loaded.short_id)[0])
+            p.overhead_bytes.append(semantic_frame_overhead(data)[0])
             if p.reached is not None:
                 p.reached.append(reached)
     for setting, p in out.items():

@@ -7,7 +7,8 @@
             INTER against an acknowledged reference), output at camera or model size
         --> Image rgb8 (reliable; camera header)      --> colourised semantic map rgb8
         --> CameraInfo (the encoder's latched republish, scaled to the output size)
-        --> FrameAck (what this decoder holds)         --> CodecStats (bits, kbit/s, latency, ...)
+        --> FrameAck (what this decoder holds: best effort, at most one per ack_period_s)
+        --> CodecStats (link and payload kbit/s, frame id and type, latency, ...; operator side)
 
 A lost or refused frame costs that frame (an INTER frame whose reference was lost waits for the
 next decodable one; the encoder resyncs when the acknowledgements go stale). Refusals are logged
@@ -66,11 +67,15 @@ class DecoderNode(Node):
                                                     qos_overriding_options=qos.overridable_qos())
         self._info_pub = self.create_publisher(CameraInfo, str(v["camera_info_topic"]), qos.reliable(2))
         self._stats_pub = self.create_publisher(CodecStats, str(v["stats_topic"]), 10)
-        self._ack_pub = self.create_publisher(FrameAck, str(v["ack_topic"]), qos.reliable(10))
-        # Encoder stats first: when a frame and its stats are both waiting, the executor serves
-        # subscriptions in creation order, so encode_ms is known when the frame is decoded.
-        self.create_subscription(CodecStats, str(v["encoder_stats_topic"]), self._on_encoder_stats,
-                                 qos.link(10))
+        # Acks are cumulative: best effort (no heartbeats, no acknacks), coalesced by the session;
+        # a timer sends the one kept back when no frame arrives.
+        self._ack_pub = self.create_publisher(FrameAck, str(v["ack_topic"]), qos.link(1))
+        self._ack_header: Any = None
+        period = self.session.settings.ack_period_s
+        self.create_timer(max(period, 0.05), self._flush_ack)
+        if str(v["encoder_stats_topic"]):  # opt-in: the encoder's summary then crosses the link
+            self.create_subscription(CodecStats, str(v["encoder_stats_topic"]), self._on_encoder_stats,
+                                     qos.link(1))
         self.create_subscription(CameraInfo, str(v["camera_info_in_topic"]), self._on_info, qos.latched())
         self.create_subscription(SemanticFrame, str(v["frame_topic"]), self._on_frame,
                                  qos.link(int(v["qos_depth"])), qos_overriding_options=qos.overridable_qos(),
@@ -96,10 +101,10 @@ class DecoderNode(Node):
             self._warn.warn("cdr", f"undecodable message on the frame topic: {exc}")
             return
         stamp = msg.header.stamp
-        result = self.session.receive(
-            bytes(msg.payload), frame_id=int(msg.frame_id), model_id=str(msg.model_id),
-            message_bytes=len(raw), stamp=stamp.sec + 1e-9 * stamp.nanosec, frame_type=int(msg.frame_type))
-        self._publish_ack(msg.header, result.ack)  # first: the encoder may predict from it now
+        result = self.session.receive(bytes(msg.payload), message_bytes=len(raw),
+                                      stamp=stamp.sec + 1e-9 * stamp.nanosec)
+        self._ack_header = msg.header
+        self._publish_ack(self.session.ack_due(result.ack))  # first: the encoder may predict from it
         if not isinstance(result, Decoded):
             self._warn.warn(result.cause, result.message)
             return
@@ -114,13 +119,16 @@ class DecoderNode(Node):
             setattr(stats, key, value)
         self._stats_pub.publish(stats)
 
-    def _publish_ack(self, header: Any, ack: Any) -> None:
+    def _flush_ack(self) -> None:
+        self._publish_ack(self.session.ack_pending())
+
+    def _publish_ack(self, ack: Any) -> None:
         """Tell the encoder which frame this decoder last decoded (nothing before the first)."""
-        if ack is None:
+        if ack is None or self._ack_header is None:
             return
         out = self._ack_cls()
         out.header.stamp = self.get_clock().now().to_msg()
-        out.header.frame_id = header.frame_id
+        out.header.frame_id = self._ack_header.frame_id
         out.last_decoded_frame_id = ack.last_decoded_frame_id
         out.semantic_reference_id = ack.semantic_reference_id
         out.image_reference_id = ack.image_reference_id

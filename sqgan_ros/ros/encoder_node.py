@@ -4,10 +4,15 @@
 
     camera Image (sensor QoS) --> convert (rgb8) --+--> EncoderSession: stamp matching, newest wins,
     labels Image (segmenter=topic, by stamp) ------+    pause/resume, INTRA policy, rate control
-    FrameAck (video) -----------------------------------> acknowledge         |
+    FrameAck (video, best effort, coalesced) ----------> acknowledge         |
     frame publisher matched event --------------------> subscriber_matched    v
-                                          worker thread: encode -> SemanticFrame (+ CodecStats)
-    CameraInfo --> republished latched, on change and every camera_info_period_s
+                     worker thread: rate control (may skip) -> encode -> SemanticFrame{header, payload}
+                     CodecStats: a summary at most every stats_period_s (not per frame)
+    CameraInfo --> republished latched, on change (and every camera_info_period_s if > 0)
+
+target_kbps is a link budget: the session's rate control counts each frame's link bytes
+(sqgan_ros.link_cost) and this node reserves what the stats summary (per subscriber) and the
+camera info cost on the link.
 
 The node declares parameters, wires topics and converts messages; the per-frame policy is
 :class:`~sqgan_ros.sessions.EncoderSession` (plain Python, tested without DDS).
@@ -27,6 +32,7 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 
+from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.ros import qos
 from sqgan_ros.ros.cause_log import CauseLog
 from sqgan_ros.ros.image_conversion import ImageConversionError, image_to_numpy
@@ -61,6 +67,8 @@ class EncoderNode(Node):
         self._info_period = float(v["camera_info_period_s"])
         self._last_info: CameraInfo | None = None
         self._last_info_sent = -math.inf
+        self._info_bytes = 0
+        self._stats_bytes = 0
 
         from rclpy.event_handler import PublisherEventCallbacks
 
@@ -76,7 +84,8 @@ class EncoderNode(Node):
                                  qos_overriding_options=qos.overridable_qos())
         self.create_subscription(CameraInfo, str(v["camera_info_topic"]), self._on_info, sensor)
         if self.session.video:
-            self.create_subscription(FrameAck, str(v["ack_topic"]), self._on_ack, qos.reliable(10))
+            # best effort: acks are cumulative, a lost one is replaced by the next (no heartbeats)
+            self.create_subscription(FrameAck, str(v["ack_topic"]), self._on_ack, qos.link(1))
         if self.session.labels_from_topic:
             self.create_subscription(Image, str(v["labels_topic"]), self._on_labels, sensor)
         self.create_subscription(RegionOfInterest, str(v["roi_topic"]), self._on_roi, qos.reliable(1))
@@ -119,9 +128,10 @@ class EncoderNode(Node):
         last = self._last_info
         changed = (last is None or last.width != msg.width or last.height != msg.height
                    or list(last.k) != list(msg.k))
-        if changed or now - self._last_info_sent >= self._info_period:
+        if changed or (self._info_period > 0 and now - self._last_info_sent >= self._info_period):
             self._info_pub.publish(msg)
             self._last_info_sent = now
+            self._info_bytes = len(serialize_message(msg))
         self._last_info = msg
 
     def _on_image(self, msg: Image) -> None:
@@ -171,25 +181,39 @@ class EncoderNode(Node):
                     cause, f"frame not encoded: {type(exc).__name__}: {exc}"))
 
     def _send(self, encoded: Any) -> None:
+        if encoded is None:  # skipped by the rate control (budget too thin for the camera's rate)
+            return
         msg = self._frame_cls()
         msg.header = encoded.header
-        msg.model_id = self.session.model_id
-        msg.image_height, msg.image_width = encoded.image_size
-        msg.model_height, msg.model_width = encoded.model_size
-        msg.semantic_keep_ratio = encoded.semantic_keep_ratio
-        msg.image_keep_ratio = encoded.image_keep_ratio
-        msg.frame_type = encoded.frame_type
-        msg.frame_id = encoded.frame_id
-        msg.payload = encoded.payload
-        stats = self._stats_cls(header=encoded.header, side=self._stats_cls.SIDE_ENCODER,
-                                model_id=self.session.model_id)
-        for key, value in asdict(self.session.sent(encoded, len(serialize_message(msg)))).items():
-            setattr(stats, key, value)
+        msg.payload = encoded.payload  # its header says model id, frame id and type, sizes, grids
+        self.session.sent(encoded, len(serialize_message(msg)))
         if not self.context.ok():
             return
-        # Stats first: a decoder that wants encode_ms for this frame then usually has it.
-        self._stats_pub.publish(stats)
         self._frame_pub.publish(msg)
+        summary = self.session.summary()
+        if summary is not None:
+            stats = self._stats_cls(header=encoded.header, side=self._stats_cls.SIDE_ENCODER,
+                                    model_id=self.session.model_id)
+            for key, value in asdict(summary).items():
+                setattr(stats, key, value)
+            self._stats_pub.publish(stats)
+            self._stats_bytes = len(serialize_message(stats))
+        self.session.set_link_reserve(self._link_reserve_kbps())
+
+    def _link_reserve_kbps(self) -> float:
+        """Link kbit/s kept off the frame budget: stats summary (per subscriber) and camera info.
+
+        A robot-local stats subscriber is counted too (it costs no link bytes): safe side.
+        """
+        kbps = 0.0
+        readers = self._stats_pub.get_subscription_count()
+        if readers and self._stats_bytes:
+            cost = sample_link_cost(self._stats_bytes, reliable=True, readers=readers)
+            kbps += 8.0 * cost.forward_bytes / self.session.settings.stats_period_s / 1000.0
+        if self._info_period > 0 and self._info_bytes:
+            cost = sample_link_cost(self._info_bytes, reliable=True)
+            kbps += 8.0 * cost.forward_bytes / self._info_period / 1000.0
+        return kbps
 
     @property
     def rejected_by_cause(self) -> dict[str, int]:

@@ -133,7 +133,6 @@ def graph_plan(opts: GraphOptions) -> list[NodePlan]:
     dec = dict(common,
                frame_topic=resolve_topic(robot, "sqgan/frame"),
                camera_info_in_topic=resolve_topic(robot, "sqgan/camera_info"),
-               encoder_stats_topic=resolve_topic(robot, "sqgan/encoder_stats"),
                ack_topic=resolve_topic(robot, "sqgan/ack"))  # acknowledgements go back to the robot
     plans.append(NodePlan("decoder_node", "sqgan_ros.ros.decoder_node", "sqgan_decoder",
                           operator, dec))

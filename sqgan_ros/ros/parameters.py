@@ -81,16 +81,18 @@ def encoder_specs() -> dict[str, ParamSpec]:
         _topic("labels_topic", "camera/labels",
                "input label maps (mono8 Image, class ids) when segmenter=topic"),
         _topic("frame_topic", "sqgan/frame", "output SemanticFrame (the thin link)"),
-        _topic("stats_topic", "sqgan/encoder_stats", "output CodecStats"),
+        _topic("stats_topic", "sqgan/encoder_stats", "output CodecStats: a summary at most every "
+               "stats_period_s"),
         _topic("camera_info_out_topic", "sqgan/camera_info",
-               "camera info republished for the receiver (latched, sent on change and every "
-               "camera_info_period_s)"),
-        _topic("ack_topic", "sqgan/ack", "input FrameAck from the decoder (reliable; video)"),
+               "camera info republished for the receiver (latched: sent on change, and every "
+               "camera_info_period_s if > 0)"),
+        _topic("ack_topic", "sqgan/ack", "input FrameAck from the decoder (best effort, coalesced; video)"),
         _topic("roi_topic", "sqgan/roi", "input sensor_msgs/RegionOfInterest from the operator "
                "(camera pixels; its latents are sent first, see roi_timeout_s; empty = clear)"),
-        ParamSpec("camera_info_period_s", 5.0,
-                  "re-send the camera info at most this often (s); it crosses the thin link",
-                  low=0.1, high=3600.0),
+        ParamSpec("camera_info_period_s", 0.0,
+                  "also re-send unchanged camera info this often (s); 0 = only on change (it is "
+                  "latched: a late joiner still gets it); it crosses the thin link",
+                  low=0.0, high=3600.0),
     ], specs_of(EncoderSettings).values())
 
 
@@ -100,13 +102,14 @@ def decoder_specs() -> dict[str, ParamSpec]:
         _qos_depth(1, "history depth of the input subscription(s)"),
         _topic("frame_topic", "sqgan/frame", "input SemanticFrame"),
         _topic("camera_info_in_topic", "sqgan/camera_info", "camera info republished by the encoder side"),
-        _topic("encoder_stats_topic", "sqgan/encoder_stats", "encoder CodecStats (for encode_ms); optional"),
+        _topic("encoder_stats_topic", "", "encoder CodecStats summary (for encode_ms); empty = not "
+               "subscribed, so the encoder's stats never cross the link"),
         _topic("image_topic", "sqgan/image", "output reconstruction (rgb8, reliable)"),
         _topic("semantic_topic", "sqgan/semantic", "output colourised semantic map (rgb8)"),
         _topic("camera_info_topic", "sqgan/camera_info_out", "output camera info matching the reconstruction"),
         _topic("stats_topic", "sqgan/decoder_stats", "output CodecStats"),
         _topic("ack_topic", "sqgan/ack", "output FrameAck: last decoded frame, so the encoder "
-               "predicts only from frames this decoder holds"),
+               "predicts only from frames this decoder holds (best effort, one per ack_period_s)"),
     ], specs_of(DecoderSettings).values())
 
 

@@ -2,12 +2,14 @@
 
 ::
 
-    receive(payload, frame_id, model_id, message_bytes, stamp)
-        message model id check -> VideoDecoder.decode (the API screens the header first:
-        model id, model size, grids, max_output_pixels; then entropy decoding, references)
+    receive(payload, message_bytes, stamp)
+        payload header (peek_header: model id, frame id and type, sizes; the message repeats
+        none of it) -> model id check -> VideoDecoder.decode (the API screens the header:
+        model size, grids, max_output_pixels; then entropy decoding, references)
         -> output at the camera or the model size (one resize at most, in the API)
         -> Decoded(image, labels, size, ack, stats)   or   Refused(kind, message)
-    encoder_stats(frame_id, encode_ms)   (so the decoder's stats carry the encode time)
+    encoder_stats(frame_id, encode_ms)   (the encoder's summary, when subscribed: its encode time)
+    ack_due(ack, now) / ack_pending(now)   acknowledgements coalesced to one per ack_period_s
 
 A refused frame (corrupt, another model's, forged sizes) and a frame whose reference is missing
 (joined late, lost reference: wait, the encoder resyncs when acknowledgements go stale) cost that
@@ -27,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.sessions.runtime import configure_torch_threads, resolve_model_path
 from sqgan_ros.sessions.settings import DecoderSettings, ModelSettings
 from sqgan_ros.sessions.stats import FrameIdTracker, RateWindow
@@ -44,10 +47,15 @@ class DecoderStats:
     frame_type: int
     payload_bits: int
     message_bits: int
+    link_bits: int
     bpp: float
+    link_kbps: float
     payload_kbps: float
-    message_kbps: float
     fps: float
+    semantic_kept: int
+    image_kept: int
+    semantic_total: int
+    image_total: int
     encode_ms: float
     decode_ms: float
     latency_ms: float
@@ -121,6 +129,9 @@ class DecoderSession:
         self.frames_dropped = 0
         self.frames_rejected = 0
         self._encode_ms: OrderedDict[int, float] = OrderedDict()
+        self._last_encode_ms = math.nan
+        self._pending_ack: Any = None
+        self._last_ack = -math.inf
         #: The model file and torch threads in use (set by :meth:`open`).
         self.model_path: Path | None = None
         self.torch_threads: int | None = None
@@ -162,27 +173,35 @@ class DecoderSession:
         return settings
 
     def encoder_stats(self, frame_id: int, encode_ms: float) -> None:
-        """The encoder's statistics of ``frame_id`` arrived (its encode time)."""
+        """The encoder's statistics (its summary, newest frame ``frame_id``) arrived.
+
+        A frame reports the encode time of its own id when known, else the newest summary's
+        (the mean since the summary before).
+        """
+        self._last_encode_ms = float(encode_ms)
         self._encode_ms[int(frame_id)] = float(encode_ms)
         while len(self._encode_ms) > _ENCODE_MS_KEPT:
             self._encode_ms.popitem(last=False)
 
-    def receive(self, payload: bytes, *, frame_id: int, model_id: str, message_bytes: int,
-                stamp: float, frame_type: int = 0) -> Decoded | Refused:
+    def receive(self, payload: bytes, *, message_bytes: int, stamp: float) -> Decoded | Refused:
         """Decode one SemanticFrame's payload.
 
         Args:
-            payload: the frame's bytes.
-            frame_id: the message's frame id.
-            model_id: the message's model id (16 hex digits).
-            message_bytes: size of the whole serialized message (what the link carried).
+            payload: the frame's bytes; its header says the model id, frame id and type.
+            message_bytes: size of the whole serialised sample (CDR): the link bytes reported
+                are estimated from it (:func:`sqgan_ros.link_cost.sample_link_cost`).
             stamp: the camera stamp in seconds (for the end-to-end latency).
-            frame_type: the message's frame type (reported in the stats).
         """
-        from sqgan_ros.bitstream import BitstreamError
+        from sqgan_ros.bitstream import BitstreamError, peek_header
         from sqgan_ros.video import ReferenceMissingError
 
         t0 = time.perf_counter()
+        try:
+            header = peek_header(payload)
+        except (BitstreamError, TypeError) as exc:
+            self.frames_rejected += 1
+            return Refused("rejected", f"frame refused: {exc}", "bitstream")
+        frame_id, frame_type, model_id = header.frame_id, int(header.frame_type), header.model_id.hex()
         if model_id != self.model_id:
             self.frames_rejected += 1
             return Refused("rejected", f"frame {frame_id} from model {model_id} refused: this "
@@ -201,19 +220,47 @@ class DecoderSession:
         notice = self._count_id(int(frame_id))
         decode_ms = (time.perf_counter() - t0) * 1000.0
         self.frames_total += 1
-        self._window.add(8 * len(payload), 8 * int(message_bytes))
-        payload_kbps, message_kbps, fps = self._window.rates()
+        link_bytes = sample_link_cost(int(message_bytes)).forward_bytes
+        self._window.add(8 * len(payload), 8 * link_bytes)
+        payload_kbps, link_kbps, fps = self._window.rates()
         h, w = decoded.header.image_size
+        state = self.codec.last_state  # latents held after this frame (INTER: with the reference's)
+        kept = (int(state.semantic.known.sum()), int(state.image.known.sum()), int(state.image.known.size))
         stats = DecoderStats(
             frame_id=int(frame_id), frame_type=int(frame_type), payload_bits=8 * len(payload),
-            message_bits=8 * int(message_bytes), bpp=8.0 * len(payload) / float(h * w),
-            payload_kbps=payload_kbps, message_kbps=message_kbps, fps=fps,
-            encode_ms=self._encode_ms.get(int(frame_id), math.nan), decode_ms=decode_ms,
+            message_bits=8 * int(message_bytes), link_bits=8 * link_bytes,
+            bpp=8.0 * len(payload) / float(h * w),
+            link_kbps=link_kbps, payload_kbps=payload_kbps, fps=fps,
+            semantic_kept=kept[0], image_kept=kept[1], semantic_total=kept[2], image_total=kept[2],
+            encode_ms=self._encode_ms.get(int(frame_id), self._last_encode_ms), decode_ms=decode_ms,
             latency_ms=(self._clock() - stamp) * 1000.0, frames_total=self.frames_total,
             frames_dropped=self.frames_dropped, frames_lost=max(0, self.ids.lost),
             frames_rejected=self.frames_rejected)
         return Decoded(decoded.image, decoded.labels, tuple(decoded.image.shape[:2]),
                        self.codec.ack(), stats, notice)
+
+    def ack_due(self, ack: Any, now: float | None = None) -> Any:
+        """The acknowledgement to publish now, or None (coalesced to one per ``ack_period_s``).
+
+        Acknowledgements are cumulative (the newest state the decoder holds), so one sent late
+        replaces all those before it: an ack not due now is kept and :meth:`ack_pending` sends
+        it when the period has passed.
+
+        Args:
+            ack: the newest acknowledgement (None: nothing new).
+            now: monotonic seconds (default ``time.monotonic()``).
+        """
+        if ack is not None:
+            self._pending_ack = ack
+        return self.ack_pending(now)
+
+    def ack_pending(self, now: float | None = None) -> Any:
+        """The kept acknowledgement once ``ack_period_s`` has passed since the last one, else None."""
+        now = time.monotonic() if now is None else float(now)
+        if self._pending_ack is None or now - self._last_ack < self._settings.ack_period_s:
+            return None
+        ack, self._pending_ack, self._last_ack = self._pending_ack, None, now
+        return ack
 
     def _count_id(self, frame_id: int) -> str | None:
         ids = self.ids

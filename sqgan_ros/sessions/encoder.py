@@ -7,7 +7,8 @@
     screen_image(h, w)   -- refused before conversion (max_input_pixels)                 v
     add_image / add_labels (stamp matching) --> LatestSlot (newest wins) --> next_frame() -> encode()
         segment -> keep ratios (rate control or fixed) -> SemanticEncoder / VideoEncoder -> EncodedFrame
-    sent(frame, message_bytes) -> rate controller update, link rates -> EncoderStats
+    sent(frame, message_bytes) -> link bytes (link_cost) -> rate controller update, link rates
+        -> EncoderStats (per frame, robot-local); summary() -> at most one per stats_period_s
 
 Thread use: the input methods run on the node's executor thread, ``next_frame``/``encode``/
 ``sent`` on its worker thread; shared state is under one lock. Checks the codec API makes itself
@@ -21,14 +22,16 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.rate_control import RateController
 from sqgan_ros.sessions.mailbox import LatestSlot
+from sqgan_ros.sessions.rate_notes import THIN_REGIMES, regime_note
 from sqgan_ros.sessions.runtime import configure_torch_threads, resolve_model_path
 from sqgan_ros.sessions.settings import EncoderSettings, ModelSettings
 from sqgan_ros.sessions.stamps import StampMatcher
@@ -92,9 +95,10 @@ class EncoderStats:
     frame_type: int
     payload_bits: int
     message_bits: int
+    link_bits: int
     bpp: float
+    link_kbps: float
     payload_kbps: float
-    message_kbps: float
     fps: float
     semantic_kept: int
     image_kept: int
@@ -141,8 +145,15 @@ class EncoderSession:
         self._lock = threading.Lock()
         self._settings = settings
         self._rate: RateController | None = None
+        self._reserve_kbps = 0.0
         self._index_rdo: Any = None
         self._apply(settings)
+        self._skipped = 0
+        self._regime = "keep"
+        self._regimes_logged: set[str] = set()
+        self._latest: EncoderStats | None = None
+        self._timing: list[tuple[float, float]] = []
+        self._last_summary = -math.inf
         self._slot: LatestSlot[CameraFrame] = LatestSlot()
         self._matcher: StampMatcher[CameraFrame, np.ndarray] = StampMatcher(settings.labels_buffer)
         self._window = RateWindow(5.0)
@@ -214,6 +225,7 @@ class EncoderSession:
             self._rate = None
         elif self._rate is None:
             self._rate = RateController(config)
+            self._rate.reserve_kbps = self._reserve_kbps
         else:
             self._rate.set_config(config)
 
@@ -223,9 +235,12 @@ class EncoderSession:
         video = (f"video on (INTRA every {s.intra_interval} frames, ack timeout "
                  f"{s.ack_timeout_frames} frames)" if s.video else "video off (every frame INTRA)")
         if s.target_kbps > 0:
-            rate = (f"rate control to {s.target_kbps:g} kbit/s (image keep "
-                    f"{min(s.min_image_keep_ratio, s.image_keep_ratio):g}..{s.image_keep_ratio:g}, "
-                    f"semantic {s.semantic_keep_ratio:g})")
+            c = s.rate_control()
+            lo, hi = c.semantic_range
+            rate = (f"rate control to {s.target_kbps:g} kbit/s on the link (image keep "
+                    f"{c.min_keep:g}..{c.max_keep:g}, semantic {s.semantic_keep_ratio:g} "
+                    f"({lo:g}..{hi:g}), frames skipped down to {s.min_fps:g} fps before the "
+                    f"semantic keep ratio is lowered)")
         else:
             rate = f"fixed keep ratios (semantic {s.semantic_keep_ratio:g}, image {s.image_keep_ratio:g})"
         return f"{video}; {rate}"
@@ -377,8 +392,12 @@ class EncoderSession:
         """Wake the worker for good (idempotent)."""
         self._slot.close()
 
-    def encode(self, frame: CameraFrame) -> EncodedFrame:
-        """Segment (unless labels came with it), choose the keep ratios, encode.
+    def encode(self, frame: CameraFrame) -> EncodedFrame | None:
+        """Choose the keep ratios (or skip the frame), segment (unless labels came with it), encode.
+
+        Returns:
+            The encoded frame, or None when the rate control skips it (a budget too thin for
+            the camera's frame rate: counted in :attr:`frames_dropped`, nothing is computed).
 
         Raises:
             ValueError / TypeError: the codec refused the frame (its own checks), or any error of
@@ -387,6 +406,13 @@ class EncoderSession:
         from sqgan_ros.codec.model import KeepRatios
         from sqgan_ros.segmentation import ExternalLabels
 
+        with self._lock:
+            decision = self._rate.decide(frame.stamp) if self._rate is not None else None
+            if decision is not None:
+                self._note_regime(decision)
+                if decision.skip:
+                    self._skipped += 1
+                    return None
         t0 = time.perf_counter()
         h, w = frame.rgb.shape[:2]
         labels = frame.labels
@@ -399,7 +425,6 @@ class EncoderSession:
             s = self._settings
             want_intra = self._audience.intra_wanted > 0
             self._audience.intra_wanted = max(0, self._audience.intra_wanted - 1)
-            decision = self._rate.decide(frame.stamp) if self._rate is not None else None
             keep = (KeepRatios(semantic=decision.semantic_keep_ratio, image=decision.image_keep_ratio)
                     if decision is not None else
                     KeepRatios(semantic=s.semantic_keep_ratio, image=s.image_keep_ratio))
@@ -428,33 +453,87 @@ class EncoderSession:
             segment_ms=segment_ms, encode_ms=(time.perf_counter() - frame.received) * 1000.0)
 
     def sent(self, frame: EncodedFrame, message_bytes: int) -> EncoderStats:
-        """Record that ``frame`` went out as a message of ``message_bytes``; its statistics.
+        """Record that ``frame`` went out as a serialised sample of ``message_bytes``; its statistics.
 
-        The rate controller learns from the message size (what the link pays), and only from
-        frames that were sent: a frame decided on but never sent costs nothing.
+        What the link carries for the sample (:func:`sqgan_ros.link_cost.sample_link_cost`: RTPS,
+        UDP and IP headers included) is what the rate controller learns from and what
+        ``link_kbps`` counts; only sent frames count (a frame decided on but never sent costs
+        nothing). The returned per-frame statistics stay on the robot; :meth:`summary` says when
+        to publish them.
         """
+        link_bytes = sample_link_cost(int(message_bytes)).forward_bytes
         with self._lock:
             if self._rate is not None:
-                self._rate.update(frame.stamp, frame.sent_ratio, message_bytes)
+                self._rate.update(frame.stamp, frame.sent_ratio, link_bytes, frame.semantic_keep_ratio)
             self.frames_total += 1
-            self._window.add(8 * len(frame.payload), 8 * message_bytes)
-            payload_kbps, message_kbps, fps = self._window.rates()
+            self._window.add(8 * len(frame.payload), 8 * link_bytes)
+            payload_kbps, link_kbps, fps = self._window.rates()
             rejected = self._audience.rejected
+            self._timing.append((frame.segment_ms, frame.encode_ms))
         h, w = frame.image_size
-        return EncoderStats(
+        stats = EncoderStats(
             frame_id=frame.frame_id, frame_type=frame.frame_type, payload_bits=8 * len(frame.payload),
-            message_bits=8 * message_bytes, bpp=8.0 * len(frame.payload) / float(h * w),
-            payload_kbps=payload_kbps, message_kbps=message_kbps, fps=fps,
+            message_bits=8 * message_bytes, link_bits=8 * link_bytes,
+            bpp=8.0 * len(frame.payload) / float(h * w),
+            link_kbps=link_kbps, payload_kbps=payload_kbps, fps=fps,
             semantic_kept=frame.semantic_kept, image_kept=frame.image_kept,
             semantic_total=frame.num_latents, image_total=frame.num_latents,
             segment_ms=frame.segment_ms, encode_ms=frame.encode_ms, frames_total=self.frames_total,
             frames_dropped=self.frames_dropped, frames_rejected=rejected)
+        with self._lock:
+            self._latest = stats
+        return stats
+
+    def summary(self, now: float | None = None) -> EncoderStats | None:
+        """The statistics to publish now, or None: at most one per ``stats_period_s``.
+
+        The newest sent frame's statistics, with ``segment_ms`` / ``encode_ms`` averaged over
+        the frames sent since the last summary (None when no frame was sent since).
+
+        Args:
+            now: monotonic seconds (default ``time.monotonic()``).
+        """
+        now = time.monotonic() if now is None else float(now)
+        with self._lock:
+            latest, timing = self._latest, self._timing
+            if latest is None or not timing or now - self._last_summary < self._settings.stats_period_s:
+                return None
+            self._last_summary, self._timing = now, []
+        segment = sum(t[0] for t in timing) / len(timing)
+        encode = sum(t[1] for t in timing) / len(timing)
+        return replace(latest, segment_ms=segment, encode_ms=encode)
+
+    def set_link_reserve(self, kbps: float) -> None:
+        """Link kbit/s spent besides frames (stats summary, camera info): off the frame budget."""
+        with self._lock:
+            self._reserve_kbps = float(kbps)
+            if self._rate is not None:
+                self._rate.reserve_kbps = self._reserve_kbps
+
+    def _note_regime(self, decision: Any) -> None:
+        """Log once (per regime) what the rate control does when the budget does not fit (lock held)."""
+        regime = decision.regime
+        if regime == self._regime:
+            return
+        previous, self._regime = self._regime, regime
+        if regime == "keep" and previous not in THIN_REGIMES:
+            return
+        if regime != "keep":
+            if regime in self._regimes_logged:
+                return
+            self._regimes_logged.add(regime)
+        self._log(regime_note(decision, self._settings, self._rate))
 
     # ------------------------------------------------------------------ counters
     @property
     def frames_dropped(self) -> int:
-        """Frames replaced while the worker was busy, plus images whose labels never came."""
-        return self._slot.dropped + self._matcher.dropped_images
+        """Frames replaced while busy, images whose labels never came, frames the rate control skipped."""
+        return self._slot.dropped + self._matcher.dropped_images + self._skipped
+
+    @property
+    def frames_skipped(self) -> int:
+        """Frames the rate control skipped since start (part of :attr:`frames_dropped`)."""
+        return self._skipped
 
     @property
     def frames_idle(self) -> int:

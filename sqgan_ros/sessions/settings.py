@@ -232,18 +232,36 @@ class EncoderSettings(_Settings):
         RateControlConfig.semantic_keep_ratio, "fraction of semantic latents sent, in (0, 1]",
         low=0.0, high=1.0, low_exclusive=True)
     image_keep_ratio: float = setting(
-        0.4, "fraction of image latents sent, in (0, 1]; with target_kbps > 0 the upper bound of "
-        "the rate controller's choice", low=0.0, high=1.0, low_exclusive=True)
+        0.4, "fraction of image latents sent, in (0, 1], with fixed keep ratios (target_kbps 0); "
+        "rate control chooses in [min_image_keep_ratio, max_image_keep_ratio]",
+        low=0.0, high=1.0, low_exclusive=True)
     min_image_keep_ratio: float = setting(
         RateControlConfig.min_keep, "lower bound of the rate controller's image keep ratio, "
         "in (0, 1]", low=0.0, high=1.0, low_exclusive=True)
+    max_image_keep_ratio: float = setting(
+        RateControlConfig.max_keep, "upper bound of the rate controller's image keep ratio, in "
+        "(0, 1] (at least min_image_keep_ratio); once reached, a generous budget raises the "
+        "semantic keep ratio up to 1", low=0.0, high=1.0, low_exclusive=True)
+    min_semantic_keep_ratio: float = setting(
+        RateControlConfig.min_semantic_keep, "rate control on a budget too thin for min_fps: the "
+        "semantic keep ratio is lowered down to this, in (0, 1]", low=0.0, high=1.0, low_exclusive=True)
+    min_fps: float = setting(
+        RateControlConfig.min_fps, "rate control on a budget too thin for the camera's frame rate "
+        "at the lowest keep ratios: frames are skipped down to this rate before the semantic keep "
+        "ratio is lowered (frames per second)", low=0.0, high=1000.0)
     max_input_pixels: int = setting(
         DEFAULT_MAX_PIXELS, "camera images with more pixels (height * width) are refused before "
         "any conversion, so a bad or hostile publisher cannot make the node allocate gigabytes; "
         "16 Mpx by default (4K is 8.3 Mpx)", low=1, high=MAX_PIXELS)
     target_kbps: float = setting(
-        0.0, "bit budget in kbit/s of the SemanticFrame messages (what the link pays); > 0 "
-        "enables rate control, 0 = fixed keep ratios", low=0.0, high=MAX_TARGET_KBPS)
+        0.0, "link budget in kbit/s (IP level, what the link carries robot -> operator: frames "
+        "with their RTPS/UDP/IP headers, the stats summary, camera info; discovery excluded); > 0 "
+        "enables rate control, which never plans above it, 0 = fixed keep ratios",
+        low=0.0, high=MAX_TARGET_KBPS)
+    stats_period_s: float = setting(
+        1.0, "the encoder's CodecStats is a summary published at most this often (s), not per "
+        "frame: it crosses the link only if an operator-side node subscribes (0 = every frame, "
+        "for robot-local tools)", low=0.0, high=3600.0)
     rdo_lambda_semantic: float = setting(
         _RDO_SEMANTIC, "rate weight of the semantic index choice: a codeword slightly farther "
         "than the nearest is sent when it saves enough bits (0 = nearest, the paper's choice); "
@@ -290,9 +308,11 @@ class EncoderSettings(_Settings):
         if self.target_kbps <= 0.0:
             return None
         return RateControlConfig(target_kbps=self.target_kbps,
-                                 min_keep=min(self.min_image_keep_ratio, self.image_keep_ratio),
-                                 max_keep=self.image_keep_ratio,
-                                 semantic_keep_ratio=self.semantic_keep_ratio)
+                                 min_keep=min(self.min_image_keep_ratio, self.max_image_keep_ratio),
+                                 max_keep=self.max_image_keep_ratio,
+                                 semantic_keep_ratio=self.semantic_keep_ratio,
+                                 min_semantic_keep=self.min_semantic_keep_ratio,
+                                 min_fps=self.min_fps)
 
 
 @dataclass(frozen=True)
@@ -303,6 +323,10 @@ class DecoderSettings(_Settings):
                                "resolution)", choices=("camera", "model"))
     stats_window_s: float = setting(5.0, "sliding window of the kbit/s and fps statistics (s)",
                                     low=0.1, high=3600.0)
+    ack_period_s: float = setting(
+        0.5, "video: acknowledgements (cumulative: the newest frame held) are coalesced to at most "
+        "one per this many seconds, sent best effort: their reverse-path cost stays ~190 B per "
+        "period whatever the frame rate", low=0.0, high=60.0)
     max_output_pixels: int = setting(
         DEFAULT_MAX_PIXELS, "frames whose header declares a larger camera image (height * width) "
         "are refused before decoding: a forged header cannot make the node allocate gigabytes; "

@@ -114,6 +114,9 @@ def summarize(counters: list, t0: float, t_end: float, link: Any, args: dict[str
                         "payload_bits_mean": sum(r["payload_bits"] for r in rec) / len(rec),
                         "message_bits_mean": sum(r["message_bits"] for r in rec) / len(rec)}
         s["estimate_check"] = _estimate_check(rec, cap, message_overhead)
+        if cap:
+            s["estimate_check"]["decoder_link_kbps"] = _decoder_link_kbps(
+                rec, s["split_steady_kbps"], steady_a, t_end)
         s["latency_start"] = _latency(rec, first, first + window_s)
         s["latency_end"] = _latency(rec, last - window_s, last + 1)
     else:
@@ -149,7 +152,27 @@ def _estimate_check(rec: list[dict[str, Any]], cap: dict[str, Any] | None,
                                        "estimated_mean_ip_bytes": est_mean,
                                        "measured_mean_ip_bytes": meas_mean,
                                        "ratio": est_mean / meas_mean}
+    if rec and datagrams and all("link_bits" in r for r in rec):
+        # what the decoder's stats report (link_bits / link_kbps, the headline), against the link
+        rep_mean = sum(r["link_bits"] for r in rec) / 8.0 / len(rec)
+        out["decoder_link_bits"] = {"frames_decoded": len(rec), "reported_mean_ip_bytes": rep_mean,
+                                    "measured_mean_ip_bytes": measured / datagrams,
+                                    "ratio": rep_mean / (measured / datagrams)}
     return out
+
+
+def _decoder_link_kbps(rec: list[dict[str, Any]], cap_rates: dict[str, Any], a: float,
+                       b: float) -> dict[str, Any]:
+    """The decoder's reported link_kbps against the frames' captured r2o kbit/s in a window.
+
+    The mean over the window's decoded frames (item 2 of issue 15: within 5 %).
+    """
+    frames = sum(v for k, v in (cap_rates or {}).get("r2o", {}).items() if k.startswith("frame"))
+    vals = [r["link_kbps"] for r in rec if r.get("link_kbps", 0) > 0 and a <= r["wall"] < b]
+    if not vals or not frames:
+        return {}
+    mean = sum(vals) / len(vals)
+    return {"reported_link_kbps_mean": mean, "captured_frame_kbps": frames, "ratio": mean / frames}
 
 
 def _frame_samples(cap: dict[str, Any]) -> dict[str, Any]:
@@ -186,10 +209,17 @@ def format_report(s: dict[str, Any]) -> str:
                  f"{_f(d.get('first_frame_s'))} s, lost {d.get('frames_lost', '-')}, "
                  f"INTER {d.get('inter_frames', 0)}")
     est = s.get("estimate_check") or {}
-    for key in ("from_serialized", "from_decoder_payload"):
+    for key in ("from_serialized", "from_decoder_payload", "decoder_link_bits"):
         if key in est:
             lines.append(f"  link_cost estimate / measured frame IP bytes ({key}): "
                          f"{est[key]['ratio']:.4f}")
+    if est.get("decoder_link_kbps"):
+        k = est["decoder_link_kbps"]
+        lines.append(f"  decoder's link_kbps {k['reported_link_kbps_mean']:.2f} / captured frames "
+                     f"{k['captured_frame_kbps']:.2f} kbit/s (steady): {k['ratio']:.4f}")
+    st = (s.get("link_steady") or {}).get("r2o")
+    if st and s.get("target_kbps"):
+        lines.append(f"  robot->operator IP / target_kbps (steady): {st['ip_kbps'] / s['target_kbps']:.3f}")
     for name in ("latency_start", "latency_end"):
         lat = s.get(name)
         if lat:

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
                         "frame_type": int(msg.frame_type),
                         "latency_ms": lat if math.isfinite(lat) else None,
                         "payload_bits": int(msg.payload_bits), "message_bits": int(msg.message_bits),
+                        "link_bits": int(msg.link_bits), "link_kbps": float(msg.link_kbps),
                         "frames_lost": int(msg.frames_lost),
                         "frames_rejected": int(msg.frames_rejected),
                         "frames_dropped": int(msg.frames_dropped)})

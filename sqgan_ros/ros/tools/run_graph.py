@@ -87,7 +87,8 @@ class _Monitor:
         self.latencies: list[float] = []
         self.decode_ms: list[float] = []
         self.encode_ms: list[float] = []
-        self.kbps: list[float] = []
+        self.kbps: list[float] = []  # link kbit/s (IP level, sqgan_ros.link_cost): the headline
+        self.payload_kbps: list[float] = []
         self.saved: list[Path] = []
         self._last_save = -math.inf
         self._start = time.monotonic()
@@ -128,8 +129,9 @@ class _Monitor:
             self.decode_ms.append(float(msg.decode_ms))
         if math.isfinite(msg.encode_ms):
             self.encode_ms.append(float(msg.encode_ms))
-        if msg.payload_kbps > 0:
-            self.kbps.append(float(msg.payload_kbps))
+        if msg.link_kbps > 0:
+            self.kbps.append(float(msg.link_kbps))
+            self.payload_kbps.append(float(msg.payload_kbps))
 
     def _on_image(self, msg: Any) -> None:
         self.counts["image"] += 1
@@ -187,7 +189,8 @@ class _Monitor:
         s = self.last_stats
         line = f"camera {self._fps('camera'):5.1f} fps | decoded {self._fps('image'):5.1f} fps"
         if s is not None:
-            line += (f" | {s.payload_kbps:6.1f} kbit/s {s.bpp:.4f} bpp | latency "
+            line += (f" | link {s.link_kbps:6.1f} kbit/s (payload {s.payload_kbps:5.1f}) "
+                     f"{s.bpp:.4f} bpp | latency "
                      f"{s.latency_ms:6.0f} ms | enc {s.encode_ms:5.0f} ms dec {s.decode_ms:5.0f} ms"
                      f" | lost {s.frames_lost} rejected {s.frames_rejected}")
         else:
@@ -202,7 +205,7 @@ class _Monitor:
 
         return {"camera_fps": self._fps("camera"), "decoded_fps": self._fps("image"),
                 "frames_camera": self.counts["camera"], "frames_decoded": self.counts["image"],
-                "payload_kbps_median": med(self.kbps), "latency_ms_median": med(self.latencies),
+                "link_kbps_median": med(self.kbps), "payload_kbps_median": med(self.payload_kbps), "latency_ms_median": med(self.latencies),
                 "encode_ms_median": med(self.encode_ms), "decode_ms_median": med(self.decode_ms),
                 "frames_lost": int(self.last_stats.frames_lost) if self.last_stats else 0,
                 "saved_png": [str(p) for p in self.saved]}
