@@ -67,6 +67,12 @@ def test_rate_window() -> None:
     assert payload == pytest.approx(10.0) and message == pytest.approx(16.0)
     now[0] += 100.0  # stream stalled: the window empties
     assert win.rates() == (0.0, 0.0, 0.0)
+    for _ in range(80):  # 8 fps for 10 s: past the start-up, a fixed window less the newest frame
+        win.add(1000, 1600)
+        now[0] += 0.125
+    now[0] -= 0.125  # read as the newest frame arrives
+    payload, message, fps = win.rates()
+    assert fps == pytest.approx(8.0) and payload == pytest.approx(8.0) and message == pytest.approx(12.8)
     with pytest.raises(ValueError):
         RateWindow(0.0)
 

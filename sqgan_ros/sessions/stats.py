@@ -23,12 +23,15 @@ class RateWindow:
         self.window_s = float(window_s)
         self._clock = clock
         self._events: deque[tuple[float, int, int]] = deque()
+        self._since = 0.0  # when the current stream (the window's events) began
 
     def add(self, payload_bits: int, message_bits: int = 0) -> None:
         """Record one frame."""
         now = self._clock()
-        self._events.append((now, int(payload_bits), int(message_bits)))
         self._trim(now)
+        if not self._events:
+            self._since = now
+        self._events.append((now, int(payload_bits), int(message_bits)))
 
     def _trim(self, now: float) -> None:
         while self._events and now - self._events[0][0] > self.window_s:
@@ -41,13 +44,21 @@ class RateWindow:
         n = len(self._events)
         if n < 2:
             return 0.0, 0.0, 0.0
-        # The first frame opens the window: n-1 frames arrived in (first, now]. Measuring up to
-        # now (not to the last frame) lets the rates fall when the stream stalls.
-        span = max(now - self._events[0][0], 1e-6)
-        events = list(self._events)[1:]
+        if now - self._since >= self.window_s:
+            # A stream older than the window: the frames of the last window_s seconds, less the
+            # newest one. Rates are read when a frame arrives and held until the next one; with
+            # the newest frame counted (or with n-1 frames over first..now, a ratio estimator)
+            # a held value would read about one frame per window high (8 % at 2.4 fps).
+            events = list(self._events)[:-1]
+            span = self.window_s
+        else:
+            # Start-up: the first frame opens the window, n-1 frames arrived in (first, now].
+            # Measuring up to now (not to the last frame) lets the rates fall when it stalls.
+            span = max(now - self._events[0][0], 1e-6)
+            events = list(self._events)[1:]
         payload = sum(e[1] for e in events)
         message = sum(e[2] for e in events)
-        return payload / span / 1000.0, message / span / 1000.0, (n - 1) / span
+        return payload / span / 1000.0, message / span / 1000.0, len(events) / span
 
 
 class FrameIdTracker:
