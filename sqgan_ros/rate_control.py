@@ -189,6 +189,11 @@ class RateController:
         return a, b, c
 
     @property
+    def frames_learned(self) -> int:
+        """Frames the model has learned from (:meth:`update` calls since the last reset)."""
+        return self._updates
+
+    @property
     def bucket_bits(self) -> float:
         """Accumulated over-spend (positive) or under-spend (negative) in bits."""
         return self._bucket
@@ -273,6 +278,13 @@ class RateController:
         s_lo, s_hi = cfg.semantic_range
         s_nom = cfg.semantic_keep_ratio
         floor_bytes = self.predict(cfg.min_keep, self._semantic_for(cfg.min_keep))
+        if self._updates == 0:
+            # Nothing learned yet (the prior is vague): the first frame goes at the lowest image
+            # keep ratio, so a budget is never overrun by a guess.
+            return RateDecision(image_keep_ratio=cfg.min_keep,
+                                semantic_keep_ratio=self._semantic_for(cfg.min_keep),
+                                budget_bytes=budget, predicted_bytes=floor_bytes,
+                                saturated=False, skip=False, regime="keep", fps=1.0 / interval)
         # The thin regimes are for a budget that cannot carry the camera's rate even at the
         # lowest keep ratios. Entered on evidence (frames at the floor and still half the bucket
         # overspent), left when the floor frame (well learned there) fits the camera's rate with

@@ -43,6 +43,8 @@ _UINT32 = 1 << 32
 #: INTRA frames sent when a subscriber matches (or a paused stream resumes) in video mode: two,
 #: because a new subscriber may not have matched the publisher yet when the first one is sent.
 INTRA_FRAMES_FOR_NEW_SUBSCRIBERS = 2
+#: Frames the rate control learns from before a regime change is logged.
+_REGIME_NOTE_AFTER = 5
 #: Distinct refusal causes counted separately; more are counted as "other" (bounded memory).
 _MAX_CAUSES = 64
 
@@ -513,8 +515,8 @@ class EncoderSession:
     def _note_regime(self, decision: Any) -> None:
         """Log once (per regime) what the rate control does when the budget does not fit (lock held)."""
         regime = decision.regime
-        if regime == self._regime:
-            return
+        if regime == self._regime or self._rate.frames_learned < _REGIME_NOTE_AFTER:
+            return  # not while the model still learns the first frames: it is guessing then
         previous, self._regime = self._regime, regime
         if regime == "keep" and previous not in THIN_REGIMES:
             return
