@@ -27,9 +27,10 @@ a line's N-th whitespace-separated token (0-based; ``%,()`` stripped); a selecto
 ``?NUMBER`` gives NUMBER where a key is missing (a category a run did not see); ``[*k=v,...]``
 is every matching element (``[*]`` all), a key after it is taken from each, and
 ``#count #sum #mean #min #max #diff #p50 #p95`` reduce such a list; on a sweep's
-points.csv, ``matched(SET, CODEC, METRIC, BPP)`` is the report's matched-rate value. ``given`` instead
-of an expression marks a setting (a number chosen, not measured). A quoted number matches when it
-equals the value to the quoted number of decimals (either rounding direction of a half).
+points.csv, ``matched(SET, CODEC, METRIC, BPP)`` is the report's matched-rate value. ``given``
+instead of an expression marks a setting or a constant of a format or protocol (chosen or
+computed, not measured). A quoted number matches when it equals the value to the quoted number
+of decimals (either rounding direction of a half).
 
 The reports ``sqgan-eval`` writes (``docs/evaluation/*/report.md``) are checked whole: they must
 equal ``render_report`` of their own ``points.csv`` and ``summary.json``; the promotion gate's page
