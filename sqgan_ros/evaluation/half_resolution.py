@@ -109,7 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "half_resolution.json").write_text(json.dumps({"model": loaded.short_id, "results": results},
                                                               indent=1) + "\n")
-    lines = ["| set @ bpp | full: LPIPS / PSNR dB / bytes / keep | half + Lanczos: LPIPS / PSNR dB / bytes / keep | "
+    art = (args.out / "half_resolution.json").as_posix()
+    cols = {kind: "; ".join([f"{{{art}:results.[^@1].{kind}_lpips}}"] + [f"{{:results.[^@1].{kind}_{k}}}"
+                                                                          for k in ("psnr", "bytes", "keep")])
+            for kind in ("full", "half")}
+    lines = ["<!-- table:", "1 = given", f"2 = {cols['full']}", f"3 = {cols['half']}",
+             f"4 = {{{art}:results.[^@1].full_ms}}; {{:results.[^@1].half_ms}}", "-->",  # tools/docs_figures.py
+             "| set @ bpp | full: LPIPS / PSNR dB / bytes / keep | half + Lanczos: LPIPS / PSNR dB / bytes / keep | "
              "CPU ms full / half |", "|---|---|---|---|"]
     for key, r in results.items():
         lines.append(f"| {key} | {r['full_lpips']:.3f} / {r['full_psnr']:.2f} / {r['full_bytes']:.0f} / "
@@ -120,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         f"# SQ-GAN at half resolution + Lanczos against full resolution, same bytes\n\nModel `{loaded.short_id}`, "
         f"{args.frames} frames per set. Command: `{cmd}`. Method: `sqgan_ros/evaluation/half_resolution.py`.\n\n"
         + "\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print("\n".join(line for line in lines if line.startswith("|")))
     return 0
 
 

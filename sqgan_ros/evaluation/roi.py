@@ -132,14 +132,19 @@ def main(argv: list[str] | None = None) -> int:
             "|---|---|---|---|---|---|"]
     names = {"plain": f"keep {args.keep:g}, no region", "roi": "region first, same bytes (keep raised to fit)",
              "full": "keep 1.0 (every latent)"}
-    for mode in ("plain", "roi", "full"):
+    art = (args.out / "roi.json").as_posix()
+    for i, mode in enumerate(("plain", "roi", "full")):
         s = summary[mode]
+        keys = ("bytes", "psnr_roi", "lpips_roi", "psnr", "lpips")
+        first = f"{{{art}:{mode}.bytes}}" if i == 0 else f"{{:{mode}.bytes}}"
+        marker = "; ".join([first] + [f"{{:{mode}.{k}}}" for k in keys[1:]])  # tools/docs_figures.py
         rows.append(f"| {names[mode]} | {s['bytes']:.0f} | {s['psnr_roi']:.2f} | {s['lpips_roi']:.3f} | "
-                    f"{s['psnr']:.2f} | {s['lpips']:.3f} |")
+                    f"{s['psnr']:.2f} | {s['lpips']:.3f} <!-- fig: {marker} --> |")
     cmd = " ".join(["python -m sqgan_ros.evaluation.roi", *(argv if argv is not None else sys.argv[1:])])
     (args.out / "README.md").write_text(
         f"# Region of interest at an unchanged rate\n\nModel `{loaded.short_id}`, {len(frames)} held-out real "
-        f"frames, region {rw}x{rh} px at ({x}, {y}) ({100 * rw * rh / (w * h):.0f} % of the frame). "
+        f"frames, region {rw}x{rh} px at ({x}, {y}) ({100 * rw * rh / (w * h):.0f} %"
+        f"<!-- fig: 100 * {{{art}:setup.region_fraction}} --> of the frame). "
         f"Command: `{cmd}`.\n\n" + "\n".join(rows) + "\n\n![frame | plain | roi | full](example.png)\n")
     print("\n".join(rows))
     return 0
