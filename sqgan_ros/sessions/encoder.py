@@ -30,8 +30,10 @@ import numpy as np
 
 from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.rate_control import RateController
+from sqgan_ros.sessions.frames import CameraFrame, EncodedFrame, EncoderStats
 from sqgan_ros.sessions.mailbox import LatestSlot
 from sqgan_ros.sessions.rate_notes import THIN_REGIMES, regime_note
+from sqgan_ros.sessions.region import RegionRequest, parse_region
 from sqgan_ros.sessions.runtime import configure_torch_threads, resolve_model_path
 from sqgan_ros.sessions.settings import EncoderSettings, ModelSettings
 from sqgan_ros.sessions.stamps import StampMatcher
@@ -47,73 +49,6 @@ INTRA_FRAMES_FOR_NEW_SUBSCRIBERS = 2
 _REGIME_NOTE_AFTER = 5
 #: Distinct refusal causes counted separately; more are counted as "other" (bounded memory).
 _MAX_CAUSES = 64
-
-
-@dataclass(frozen=True)
-class CameraFrame:
-    """A converted camera frame waiting for the encoder.
-
-    Args:
-        header: the camera message's header (opaque here; copied into the outputs).
-        stamp: its stamp in seconds (the rate controller's clock).
-        rgb: ``uint8 (H, W, 3)``.
-        labels: ``(H, W)`` class ids from a labels topic, or None (the segmenter runs).
-        received: ``time.perf_counter()`` when it arrived.
-    """
-
-    header: Any
-    stamp: float
-    rgb: np.ndarray
-    labels: np.ndarray | None
-    received: float
-
-
-@dataclass(frozen=True)
-class EncodedFrame:
-    """One encoded frame: what the SemanticFrame and the encoder's CodecStats carry."""
-
-    header: Any
-    stamp: float
-    payload: bytes
-    frame_id: int
-    frame_type: int
-    image_size: tuple[int, int]
-    model_size: tuple[int, int]
-    semantic_keep_ratio: float
-    image_keep_ratio: float
-    sent_ratio: float
-    semantic_kept: int
-    image_kept: int
-    num_latents: int
-    segment_ms: float
-    encode_ms: float
-
-
-@dataclass(frozen=True)
-class EncoderStats:
-    """CodecStats fields of one sent frame (side ENCODER), by the message's field names."""
-
-    frame_id: int
-    frame_type: int
-    payload_bits: int
-    message_bits: int
-    link_bits: int
-    bpp: float
-    link_kbps: float
-    payload_kbps: float
-    fps: float
-    semantic_kept: int
-    image_kept: int
-    semantic_total: int
-    image_total: int
-    segment_ms: float
-    encode_ms: float
-    frames_total: int
-    frames_dropped: int
-    frames_rejected: int
-    decode_ms: float = math.nan
-    latency_ms: float = math.nan
-    frames_lost: int = 0
 
 
 @dataclass
@@ -161,8 +96,7 @@ class EncoderSession:
         self._window = RateWindow(5.0)
         self._audience = _Audience()
         self._frame_id = 0
-        self._roi: tuple[float, float, float, float] | None = None
-        self._roi_until = math.inf
+        self._region = RegionRequest()
         self.frames_total = 0
         #: The model file and torch threads in use (set by :meth:`open`).
         self.model_path: Path | None = None
@@ -288,46 +222,29 @@ class EncoderSession:
         or None clears it. In video mode a new region makes the next frame INTRA, so the decoder
         holds the whole region at once; INTER frames then keep it current.
 
-        Args:
-            roi: the region, or None / empty to clear.
-            now: ``time.monotonic()`` of the request (default: now).
-
         Returns:
             True when a region is active after the call.
 
         Raises:
-            ValueError: not four finite numbers with width, height >= 0.
+            ValueError: not four finite numbers with width, height >= 0 (``parse_region``).
         """
+        region = parse_region(roi)
         now = time.monotonic() if now is None else float(now)
-        if roi is not None:
-            x, y, w, h = (float(v) for v in roi)
-            if not all(math.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
-                raise ValueError(f"region of interest must be finite with width, height >= 0, got {roi!r}")
-            roi = None if w == 0 or h == 0 else (x, y, w, h)
         with self._lock:
-            changed = roi != self._roi
-            self._roi = roi
-            timeout = self._settings.roi_timeout_s
-            self._roi_until = math.inf if roi is None or timeout <= 0 else now + timeout
-            if roi is not None and changed and self.video:
+            changed = self._region.set(region, now, self._settings.roi_timeout_s)
+            if region is not None and changed and self.video:
                 self._audience.intra_wanted = max(self._audience.intra_wanted, 1)
         if changed:
-            self._log(f"region of interest {'cleared' if roi is None else tuple(round(v) for v in roi)}")
-        return roi is not None
+            self._log(f"region of interest {'cleared' if region is None else tuple(round(v) for v in region)}")
+        return region is not None
 
     def roi(self, now: float | None = None) -> tuple[float, float, float, float] | None:
         """The active region of interest (None once it timed out or was cleared)."""
-        now = time.monotonic() if now is None else float(now)
         with self._lock:
-            if self._roi is not None and now >= self._roi_until:
-                self._roi = None
-                expired = True
-            else:
-                expired = False
-            roi = self._roi
-        if expired:
+            region, lapsed = self._region.current(time.monotonic() if now is None else float(now))
+        if lapsed:
             self._log("region of interest timed out")
-        return roi
+        return region
 
     def acknowledge(self, frame_id: int) -> None:
         """The decoder holds the state after ``frame_id`` (video: predict from it)."""
