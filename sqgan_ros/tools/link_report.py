@@ -279,11 +279,56 @@ def markdown_table(summaries: dict[str, dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def budget_figures(run_dir: Path) -> dict[str, Any]:
+    """A run's link-budget figures (issue 15 item 4), from its summary, monitor and capture.
+
+    ``offered_kbps``: the frame ids the encoder numbered between the first and the last decoded
+    frame times the captured mean IP bytes per frame datagram, over that time: what the rate
+    control sent into the link (the tbf may drop part of it); ``r2o_ip_kbps``: what the link
+    delivered in the steady window (veth counters). ``decoder_*``: the decoder's reported
+    link_kbps check (:func:`_decoder_link_kbps`).
+    """
+    s = _load(run_dir / "summary.json") or {}
+    rec = (_load(run_dir / "monitor.json") or {"records": []})["records"]
+    sp = s.get("split_steady_kbps") or {}
+    r2o, o2r = sp.get("r2o", {}), sp.get("o2r", {})
+    st = s.get("link_steady") or {}
+    d = s.get("decoded") or {}
+    fs = s.get("frame_samples") or {}
+    span_s = rec[-1]["wall"] - rec[0]["wall"] if len(rec) > 1 else 0.0
+    enc_fps = d.get("frame_id_span", 0) / span_s if span_s > 0 else 0.0
+    offered = enc_fps * fs.get("datagram_ip_mean", 0.0) * 8 / 1000.0
+    target = s.get("target_kbps") or float("nan")
+    ip = (st.get("r2o") or {}).get("ip_kbps", 0.0)
+    k = (s.get("estimate_check") or {}).get("decoder_link_kbps") or {}
+    return {"target_kbps": target, "r2o_ip_kbps": ip, "r2o_over_target": ip / target,
+            "frame_kbps": r2o.get("frame", 0.0), "stats_kbps": r2o.get("stats", 0.0),
+            "camera_info_kbps": r2o.get("camera_info", 0.0),
+            "discovery_kbps": r2o.get("discovery", 0.0) + r2o.get("ros_graph", 0.0),
+            "o2r_ip_kbps": (st.get("o2r") or {}).get("ip_kbps", 0.0), "o2r_ack_kbps": o2r.get("ack", 0.0),
+            "encoded_fps": enc_fps, "offered_kbps": offered, "offered_over_target": offered / target,
+            "decoded_fps": d.get("fps", 0.0), "frames_lost": d.get("frames_lost", 0),
+            "frame_ip_bytes_mean": fs.get("datagram_ip_mean"), "serialized_mean": fs.get("serialized_mean"),
+            "latency_start": s.get("latency_start"), "latency_end": s.get("latency_end"),
+            "decoder_link_kbps": k.get("reported_link_kbps"), "decoder_summed_kbps": k.get("summed_link_kbps"),
+            "captured_frame_kbps": k.get("captured_frame_kbps"), "decoder_ratio": k.get("ratio"),
+            "decoder_summed_ratio": k.get("summed_ratio"),
+            "from_serialized_ratio": ((s.get("estimate_check") or {}).get("from_serialized") or {}).get("ratio")}
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sqgan_ros.tools.link_report RUN_DIR...``: a markdown table of the runs."""
+    """``python -m sqgan_ros.tools.link_report [--budget] RUN_DIR...``: a markdown table of the runs.
+
+    With ``--budget`` each run's :func:`budget_figures` are written to ``RUN_DIR/budget.json``.
+    """
     import sys
 
     dirs = sys.argv[1:] if argv is None else argv
+    if dirs and dirs[0] == "--budget":
+        for d in dirs[1:]:
+            (Path(d) / "budget.json").write_text(json.dumps(budget_figures(Path(d)), indent=2) + "\n")
+            print(f"{d}/budget.json")
+        return 0
     summaries = {}
     for d in dirs:
         s = _load(Path(d) / "summary.json")
