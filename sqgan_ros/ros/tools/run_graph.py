@@ -191,7 +191,7 @@ class _Monitor:
         if s is not None:
             line += (f" | link {s.link_kbps:6.1f} kbit/s (payload {s.payload_kbps:5.1f}) "
                      f"{s.bpp:.4f} bpp | latency "
-                     f"{s.latency_ms:6.0f} ms | enc {s.encode_ms:5.0f} ms dec {s.decode_ms:5.0f} ms"
+                     f"{s.latency_ms:6.0f} ms | {_ms('enc', s.encode_ms)} {_ms('dec', s.decode_ms)}"
                      f" | lost {s.frames_lost} rejected {s.frames_rejected}")
         else:
             line += " | waiting for the first decoded frame"
@@ -209,6 +209,15 @@ class _Monitor:
                 "encode_ms_median": med(self.encode_ms), "decode_ms_median": med(self.decode_ms),
                 "frames_lost": int(self.last_stats.frames_lost) if self.last_stats else 0,
                 "saved_png": [str(p) for p in self.saved]}
+
+
+def _ms(what: str, value: float) -> str:
+    """``enc   42 ms``, or ``enc    - ms`` when the decoder does not know the value.
+
+    The encoder's per-frame times stay on the robot: its stats cross the link only as a <= 1 Hz
+    summary, which the decoder does not subscribe to by default.
+    """
+    return f"{what} {value:5.0f} ms" if math.isfinite(value) else f"{what}     - ms"
 
 
 # ----------------------------------------------------------------------------------- runner
