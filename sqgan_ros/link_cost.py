@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["Overhead", "SampleCost", "sample_link_cost", "stream_kbps", "FASTDDS_UDPV4"]
+__all__ = ["Overhead", "SampleCost", "sample_link_cost", "stream_kbps", "periodic_kbps", "FASTDDS_UDPV4"]
 
 
 @dataclass(frozen=True)
@@ -156,3 +156,15 @@ def stream_kbps(serialized_bytes: float, fps: float, **kwargs: object) -> float:
         raise ValueError(f"fps must be >= 0, got {fps!r}")
     cost = sample_link_cost(int(round(serialized_bytes)), **kwargs)  # type: ignore[arg-type]
     return 8.0 * cost.forward_bytes * fps / 1000.0
+
+
+def periodic_kbps(serialized_bytes: int, period_s: float, *, readers: int = 1, reliable: bool = True) -> float:
+    """Link kbit/s of one sample of ``serialized_bytes`` sent every ``period_s`` to ``readers``.
+
+    What the encoder keeps off its frame budget for a stats summary or a periodic camera info;
+    0 when nothing is sent (no readers, no sample yet, or ``period_s`` <= 0: on change only).
+    """
+    if readers <= 0 or serialized_bytes <= 0 or period_s <= 0:
+        return 0.0
+    cost = sample_link_cost(int(serialized_bytes), reliable=reliable, readers=int(readers))
+    return 8.0 * cost.forward_bytes / float(period_s) / 1000.0

@@ -71,3 +71,13 @@ def test_bad_overhead_and_fps():
         Overhead(ip=-1)
     with pytest.raises(ValueError, match="fps"):
         stream_kbps(100, -1.0)
+
+
+def test_periodic_kbps_is_the_sample_cost_over_its_period() -> None:
+    from sqgan_ros.link_cost import periodic_kbps, sample_link_cost
+
+    cost = sample_link_cost(300, reliable=True, readers=2)
+    assert periodic_kbps(300, 1.0, readers=2) == pytest.approx(8.0 * cost.forward_bytes / 1000.0)
+    assert periodic_kbps(300, 2.0, readers=2) == pytest.approx(periodic_kbps(300, 1.0, readers=2) / 2)
+    assert periodic_kbps(300, 1.0, readers=0) == 0.0  # nobody listens: nothing crosses
+    assert periodic_kbps(0, 1.0) == 0.0 and periodic_kbps(300, 0.0) == 0.0  # no sample yet / on change only

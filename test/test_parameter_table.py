@@ -19,10 +19,9 @@ from sqgan_ros.ros.parameters import (
     camera_specs,
     decoder_specs,
     encoder_specs,
-    preset_named,
-    read_preset,
     validate_params_file,
 )
+from sqgan_ros.ros.presets import preset_named, read_preset
 from sqgan_ros.sessions.settings import EncoderSettings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -32,12 +32,13 @@ from rclpy.node import Node
 from rclpy.serialization import serialize_message
 from sensor_msgs.msg import CameraInfo, Image, RegionOfInterest
 
-from sqgan_ros.link_cost import sample_link_cost
+from sqgan_ros.link_cost import periodic_kbps
 from sqgan_ros.ros import qos
 from sqgan_ros.ros.cause_log import CauseLog
 from sqgan_ros.ros.image_conversion import ImageConversionError, image_to_numpy
 from sqgan_ros.ros.node_main import run_node
 from sqgan_ros.ros.parameters import ENCODER_NODE_NAME, declare_parameters, encoder_specs, format_help, make_on_set_callback
+from sqgan_ros.ros.presets import describe_weights
 from sqgan_ros.sessions import CameraFrame, EncoderSession, EncoderSettings, ModelSettings
 from sqgan_ros.sessions.stamps import stamp_key
 
@@ -96,7 +97,7 @@ class EncoderNode(Node):
         log.info(f"model {s.model_path.name} (id {s.model_id}) on {codec.device} "
                  f"({str(codec.dtype).removeprefix('torch.')}) ({s.torch_threads} torch threads); "
                  f"segmenter {v['segmenter']}; {s.mode()}; class weights: "
-                 f"{_weights_line(s.settings)}; {v['image_topic']} -> {self._frame_pub.topic_name}")
+                 f"{describe_weights(s.settings.class_weights)}; {v['image_topic']} -> {self._frame_pub.topic_name}")
 
     # ------------------------------------------------------------------ inputs
     def _on_params(self, changes: dict[str, Any]) -> None:
@@ -198,22 +199,11 @@ class EncoderNode(Node):
                 setattr(stats, key, value)
             self._stats_pub.publish(stats)
             self._stats_bytes = len(serialize_message(stats))
-        self.session.set_link_reserve(self._link_reserve_kbps())
-
-    def _link_reserve_kbps(self) -> float:
-        """Link kbit/s kept off the frame budget: stats summary (per subscriber) and camera info.
-
-        A robot-local stats subscriber is counted too (it costs no link bytes): safe side.
-        """
-        kbps = 0.0
-        readers = self._stats_pub.get_subscription_count()
-        if readers and self._stats_bytes:
-            cost = sample_link_cost(self._stats_bytes, reliable=True, readers=readers)
-            kbps += 8.0 * cost.forward_bytes / self.session.settings.stats_period_s / 1000.0
-        if self._info_period > 0 and self._info_bytes:
-            cost = sample_link_cost(self._info_bytes, reliable=True)
-            kbps += 8.0 * cost.forward_bytes / self._info_period / 1000.0
-        return kbps
+        # a robot-local stats subscriber is counted too (it costs no link bytes): the safe side
+        self.session.set_link_reserve(
+            periodic_kbps(self._stats_bytes, self.session.settings.stats_period_s,
+                          readers=self._stats_pub.get_subscription_count())
+            + periodic_kbps(self._info_bytes, self._info_period))
 
     @property
     def rejected_by_cause(self) -> dict[str, int]:
@@ -230,19 +220,6 @@ class EncoderNode(Node):
         self.session.close()
         if self._worker.is_alive():
             self._worker.join(timeout=5.0)
-
-
-def _weights_line(settings: EncoderSettings) -> str:
-    """``uniform`` or the preset whose weights these are, else the weights that differ from 1."""
-    from sqgan_ros.ros.parameters import preset_named
-
-    weights = dict(settings.class_weights)
-    if all(w == 1.0 for w in weights.values()):
-        return "uniform"
-    name = preset_named(weights)
-    if name:
-        return f"preset {name}"
-    return "custom (" + ", ".join(f"{k}={w:g}" for k, w in weights.items() if w != 1.0) + ")"
 
 
 def main(args: list[str] | None = None) -> int:
