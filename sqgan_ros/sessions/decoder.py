@@ -32,38 +32,15 @@ import numpy as np
 from sqgan_ros.link_cost import sample_link_cost
 from sqgan_ros.sessions.runtime import configure_torch_threads, resolve_model_path
 from sqgan_ros.sessions.settings import DecoderSettings, ModelSettings
-from sqgan_ros.sessions.stats import FrameIdTracker, RateWindow
+from sqgan_ros.sessions.stats import CodecStatsRecord, FrameIdTracker, RateWindow
 
 __all__ = ["DecoderSession", "Decoded", "Refused", "DecoderStats"]
 
 _ENCODE_MS_KEPT = 64
 
 
-@dataclass(frozen=True)
-class DecoderStats:
-    """CodecStats fields of one decoded frame (side DECODER), by the message's field names."""
-
-    frame_id: int
-    frame_type: int
-    payload_bits: int
-    message_bits: int
-    link_bits: int
-    bpp: float
-    link_kbps: float
-    payload_kbps: float
-    fps: float
-    semantic_kept: int
-    image_kept: int
-    semantic_total: int
-    image_total: int
-    encode_ms: float
-    decode_ms: float
-    latency_ms: float
-    frames_total: int
-    frames_dropped: int
-    frames_lost: int
-    frames_rejected: int
-    segment_ms: float = math.nan
+#: A decoder session's per-frame statistics (side DECODER).
+DecoderStats = CodecStatsRecord
 
 
 @dataclass(frozen=True)

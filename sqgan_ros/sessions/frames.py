@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from sqgan_ros.sessions.stats import CodecStatsRecord
 
 __all__ = ["CameraFrame", "EncodedFrame", "EncoderStats"]
 
@@ -51,28 +52,5 @@ class EncodedFrame:
     encode_ms: float
 
 
-@dataclass(frozen=True)
-class EncoderStats:
-    """CodecStats fields of one sent frame (side ENCODER), by the message's field names."""
-
-    frame_id: int
-    frame_type: int
-    payload_bits: int
-    message_bits: int
-    link_bits: int
-    bpp: float
-    link_kbps: float
-    payload_kbps: float
-    fps: float
-    semantic_kept: int
-    image_kept: int
-    semantic_total: int
-    image_total: int
-    segment_ms: float
-    encode_ms: float
-    frames_total: int
-    frames_dropped: int
-    frames_rejected: int
-    decode_ms: float = math.nan
-    latency_ms: float = math.nan
-    frames_lost: int = 0
+#: An encoder session's per-frame statistics (side ENCODER).
+EncoderStats = CodecStatsRecord

@@ -2,11 +2,44 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
-__all__ = ["RateWindow", "FrameIdTracker"]
+__all__ = ["CodecStatsRecord", "RateWindow", "FrameIdTracker"]
+
+
+@dataclass(frozen=True)
+class CodecStatsRecord:
+    """CodecStats fields of one frame, by the message's field names; both sessions fill it.
+
+    The encoder leaves what only the decoder knows (``decode_ms``, ``latency_ms``,
+    ``frames_lost``) at its default, the decoder what only the encoder knows (``segment_ms``).
+    """
+
+    frame_id: int
+    frame_type: int
+    payload_bits: int
+    message_bits: int
+    link_bits: int
+    bpp: float
+    link_kbps: float
+    payload_kbps: float
+    fps: float
+    semantic_kept: int
+    image_kept: int
+    semantic_total: int
+    image_total: int
+    encode_ms: float
+    frames_total: int
+    frames_dropped: int
+    frames_rejected: int
+    segment_ms: float = math.nan
+    decode_ms: float = math.nan
+    latency_ms: float = math.nan
+    frames_lost: int = 0
 
 
 class RateWindow:
