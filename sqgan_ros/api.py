@@ -47,6 +47,7 @@ from sqgan_ros.codec.model import FrameAnalysis, KeepRatios, Transmitter
 from sqgan_ros.codec.model_file import LoadedModel, load_model
 from sqgan_ros.codec.precision import autocast, prepare_model, resolve_precision
 from sqgan_ros.labels import NUM_CLASSES, UNLABELLED, weight_vector
+from sqgan_ros.regions import parse_region
 
 #: Largest output a decoder produces unless told otherwise (4096 x 4096); a forged header can
 #: name sizes up to 16384 x 16384, which would be an 800 MB allocation.
@@ -143,12 +144,10 @@ def roi_in_model_pixels(roi: tuple[float, float, float, float], image_size: tupl
     Raises:
         ValueError: not four finite numbers, or a negative width/height.
     """
-    try:
-        x, y, w, h = (float(v) for v in roi)
-    except (TypeError, ValueError):
-        raise ValueError(f"roi must be (x, y, width, height), got {roi!r}") from None
-    if not all(np.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
-        raise ValueError(f"roi must be finite with width, height >= 0, got {roi!r}")
+    region = parse_region(roi)
+    if region is None:
+        return None
+    x, y, w, h = region
     ih, iw = image_size
     x0, y0, x1, y1 = max(0.0, x), max(0.0, y), min(float(iw), x + w), min(float(ih), y + h)
     if x1 <= x0 or y1 <= y0:

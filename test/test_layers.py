@@ -28,7 +28,7 @@ PACKAGE = "sqgan_ros"
 
 #: The runtime, lowest layer first. A runtime part imports only parts of lower layers.
 RUNTIME_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("labels", "bundled_models", "typed_config", "link_cost"),
+    ("labels", "bundled_models", "typed_config", "link_cost", "regions"),
     ("bitstream",),
     ("codec",),
     ("api",),

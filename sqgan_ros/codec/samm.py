@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from sqgan_ros.codec.spade import ConditionPyramid, SPADEGroupNorm
+from sqgan_ros.regions import parse_region
 
 
 def keep_count(keep_ratio: float, num_latents: int) -> int:
@@ -104,17 +105,16 @@ def cells_in_region(grid: tuple[int, int], image_size: tuple[int, int],
     Raises:
         ValueError: a negative or non-finite width/height.
     """
-    x, y, rw, rh = (float(v) for v in region)
-    if not all(math.isfinite(v) for v in (x, y, rw, rh)) or rw < 0 or rh < 0:
-        raise ValueError(f"region must be finite (x, y, width >= 0, height >= 0), got {region}")
+    parsed = parse_region(region)
+    if parsed is None:
+        return torch.zeros(grid[0] * grid[1], dtype=torch.bool)
+    x, y, rw, rh = parsed
     gh, gw = grid
     ch, cw = image_size[0] / gh, image_size[1] / gw
     rows = torch.arange(gh, dtype=torch.float64)
     cols = torch.arange(gw, dtype=torch.float64)
     in_rows = (rows * ch < y + rh) & ((rows + 1) * ch > y)
     in_cols = (cols * cw < x + rw) & ((cols + 1) * cw > x)
-    if rw == 0 or rh == 0:
-        return torch.zeros(gh * gw, dtype=torch.bool)
     return (in_rows[:, None] & in_cols[None, :]).flatten()
 
 

@@ -8,27 +8,9 @@ from __future__ import annotations
 
 import math
 
+from sqgan_ros.regions import Region, parse_region
+
 __all__ = ["Region", "RegionRequest", "parse_region"]
-
-Region = tuple[float, float, float, float]
-
-
-def parse_region(roi: tuple[float, float, float, float] | None) -> Region | None:
-    """``(x, y, width, height)`` as floats; None for None or an empty region (width or height 0).
-
-    Raises:
-        ValueError: not four finite numbers with width, height >= 0.
-    """
-    if roi is None:
-        return None
-    try:
-        x, y, w, h = (float(v) for v in roi)
-    except (TypeError, ValueError):
-        raise ValueError(f"region of interest must be (x, y, width, height), got {roi!r}") from None
-    if not all(math.isfinite(v) for v in (x, y, w, h)) or w < 0 or h < 0:
-        raise ValueError(f"region of interest must be finite with width, height >= 0, got {roi!r}")
-    return None if w == 0 or h == 0 else (x, y, w, h)
-
 
 class RegionRequest:
     """The active region and when it lapses (``timeout_s`` after its last request; 0: never)."""
