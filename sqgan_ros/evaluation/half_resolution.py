@@ -34,24 +34,6 @@ import numpy as np
 __all__ = ["main"]
 
 
-def _fit(encode, budget_bytes: int, steps: int = 8) -> tuple[bytes, float]:
-    """The largest keep ratio in (0, 1] whose frame fits ``budget_bytes`` (bisection)."""
-    lo, hi = 0.0, 1.0
-    best = encode(1.0 / 1024)
-    keep = 1.0 / 1024
-    top = encode(1.0)
-    if len(top) <= budget_bytes:
-        return top, 1.0
-    for _ in range(steps):
-        mid = 0.5 * (lo + hi)
-        data = encode(max(mid, 1.0 / 1024))
-        if len(data) <= budget_bytes:
-            best, keep, lo = data, mid, mid
-        else:
-            hi = mid
-    return best, keep
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and write ``half_resolution.json`` and ``README.md``."""
     parser = argparse.ArgumentParser(prog="python -m sqgan_ros.evaluation.half_resolution",
@@ -68,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     from sqgan_ros.data.synthetic import render_scene
     from sqgan_ros.evaluation.metrics import LPIPSMetric, psnr
     from sqgan_ros.evaluation.roi import _frames as real_frames
+    from sqgan_ros.evaluation.roi import largest_fitting_keep
     from sqgan_ros.segmentation.factory import make_segmenter
 
     loaded = load_model(args.model)
@@ -93,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                 small_labels = cv2.resize(labels, (w // 2, h // 2), interpolation=cv2.INTER_NEAREST)
                 for kind, img, lab in (("full", image, labels), ("half", small, small_labels)):
                     enc, dec = coders[kind]
-                    data, keep = _fit(lambda r, e=enc, i=img, la=lab: e.encode(i, la, keep_ratio=r), budget)
+                    data, keep = largest_fitting_keep(lambda r, e=enc, i=img, la=lab: e.encode(i, la, keep_ratio=r),
+                                                      budget, steps=8, floor=1.0 / 1024)
                     t0 = time.process_time()
                     enc.encode(img, lab, keep_ratio=max(keep, 1.0 / 1024))
                     recon = dec.decode(data).image

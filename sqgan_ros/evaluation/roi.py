@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["largest_fitting_keep", "main"]
 
 
 def _frames(count: int, size: tuple[int, int]) -> list[np.ndarray]:
@@ -53,21 +53,35 @@ def _frames(count: int, size: tuple[int, int]) -> list[np.ndarray]:
     return out[:count]
 
 
-def _largest_fitting(encode, low: float, budget: int, at_low: bytes, steps: int = 7) -> bytes:
-    """Bisect the keep ratio in ``[low, 1]`` for the largest frame of at most ``budget`` bytes."""
-    best = at_low
-    lo, hi = low, 1.0
-    top = encode(hi)
+def largest_fitting_keep(encode, budget: int, low: float = 0.0, steps: int = 7, floor: float = 0.0,
+                         at_low: bytes | None = None) -> tuple[bytes, float]:
+    """Bisect the keep ratio in ``[low, 1]`` for the largest frame of at most ``budget`` bytes.
+
+    Args:
+        encode: keep ratio -> frame bytes.
+        budget: bytes the frame may take.
+        low: the lower end of the search (its frame is the answer when nothing larger fits).
+        steps: bisection steps below 1.0.
+        floor: the smallest keep ratio ever encoded (``encode`` refuses 0).
+        at_low: the frame at ``low`` when the caller has it already.
+
+    Returns:
+        ``(frame, keep ratio)``. (The sweep's exact search over latent counts is
+        ``sweep_points._largest_fitting``.)
+    """
+    top = encode(1.0)
     if len(top) <= budget:
-        return top
+        return top, 1.0
+    best = at_low if at_low is not None else encode(max(low, floor))
+    keep, lo, hi = max(low, floor), low, 1.0
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        data = encode(mid)
+        data = encode(max(mid, floor))
         if len(data) <= budget:
-            best, lo = data, mid
+            best, keep, lo = data, mid, mid
         else:
             hi = mid
-    return best
+    return best, keep
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         for mode, keep, roi in (("plain", args.keep, None), ("roi", args.keep, (x, y, rw, rh)), ("full", 1.0, None)):
             data = enc.encode(frame, labels, keep_ratio=keep, roi=roi)
             if mode == "roi":  # the same link rate: the largest keep whose frame fits the plain one's bytes
-                data = _largest_fitting(lambda r, f=frame, lab=labels, q=roi: enc.encode(f, lab, keep_ratio=r, roi=q),
-                                        args.keep, budget, data)
+                data, _ = largest_fitting_keep(lambda r, f=frame, lab=labels, q=roi: enc.encode(f, lab, keep_ratio=r, roi=q),
+                                               budget, low=args.keep, at_low=data)
             recon = dec.decode(data).image
             r = results[mode]
             r["bytes"].append(len(data))
