@@ -16,7 +16,7 @@
 # Then: source scripts/env.sh
 #
 # Environment: SQGAN_VENV, SQGAN_COLCON_BASE, SQGAN_PYTHON (interpreter to create the venv with,
-# default python3.11), SQGAN_NO_APT=1 (don't apt-get install ffmpeg/opencv-doc when missing).
+# default python3.11), SQGAN_NO_APT=1 (don't apt-get install ffmpeg/opencv-doc/iptables when missing).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -108,12 +108,14 @@ else
     echo "$build_hash" > "$build_stamp"
 fi
 
-# --- system packages: ffmpeg (x264/x265/aom baselines) and opencv-doc (real street footage) ----
+# --- system packages: ffmpeg (x264/x265/aom baselines), opencv-doc (real street footage), iptables --
 # Debian/Ubuntu packages; installed when missing and we are root (set SQGAN_NO_APT=1 to skip).
 sample_video=/usr/share/doc/opencv-doc/examples/data/vtest.avi
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f "$sample_video" ] || missing+=(opencv-doc)
+# iptables: the link harness' random packet loss (scripts/link_test.sh --loss; netem is absent)
+command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "${SQGAN_NO_APT:-0}" != 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         log "apt-get install ${missing[*]}"
