@@ -69,6 +69,43 @@ def test_weighted_ce_perfect_prediction_is_near_zero() -> None:
     assert losses.weighted_cross_entropy(logits, labels, torch.tensor([True]), losses.default_ce_weights()) < 1e-6
 
 
+def test_class_frequency_first_update_replaces_uniform_then_averages() -> None:
+    freq = losses.ClassFrequency(momentum=0.5)
+    freq.update(torch.tensor([[0, 0, 0, 1]]))
+    assert freq.freq[0].item() == pytest.approx(0.75) and freq.freq[1].item() == pytest.approx(0.25)
+    assert freq.freq[2:].abs().sum().item() == 0.0
+    freq.update(torch.tensor([[1, 1, 1, 1]]))
+    assert freq.freq[0].item() == pytest.approx(0.375) and freq.freq[1].item() == pytest.approx(0.625)
+
+
+def test_class_balance_lifts_rare_classes_and_leaves_unseen_at_one() -> None:
+    freq = losses.ClassFrequency()
+    freq.update(torch.tensor([0] * 96 + [1] * 4))     # road 96 %, sidewalk 4 %
+    factor = freq.balance(0.5)
+    assert factor[1] > 1.0 > factor[0]
+    assert factor[1].item() / factor[0].item() == pytest.approx((96 / 4) ** 0.5, rel=1e-5)
+    assert torch.all(factor[2:] == 1.0)
+    assert torch.all(freq.balance(0.0) == 1.0)
+    freq.update(torch.tensor([0] * 10**6 + [1]))       # extreme ratios are clipped
+    assert freq.balance(2.0).max().item() <= 10.0
+
+
+def test_loss_context_balances_only_when_configured() -> None:
+    from sqgan_ros.training.config import LossConfig
+    from sqgan_ros.training.stages import LossContext
+
+    labels = torch.tensor([[[0, 0, 0, 1]], [[5, 5, 5, 5]]])
+    has = torch.tensor([True, False])
+    plain = LossContext(LossConfig(), None)
+    assert torch.equal(plain.semantic_ce_weights(labels, has), losses.default_ce_weights())
+    balanced = LossContext(LossConfig(ce_class_balance=0.5), None)
+    w = balanced.semantic_ce_weights(labels, has)
+    base = losses.default_ce_weights()
+    # the unlabelled sample's class 5 is not counted; class 1 (rarer than 0) gains relative weight
+    assert w[5] == base[5]
+    assert (w[1] / base[1]) > (w[0] / base[0])
+
+
 def test_hinge_values() -> None:
     real = torch.tensor([2.0, 0.5, -1.0])   # relu(1 - x) = 0, 0.5, 2 -> mean 5/6
     fake = torch.tensor([-2.0, 0.0, 1.0])   # relu(1 + x) = 0, 1, 2 -> mean 1

@@ -65,6 +65,10 @@ class LossConfig:
         disc_channels / disc_layers: PatchGAN size (paper 64 / 3).
         l1_weight_floor: lower bound of every class's pixel-L1 weight (paper 0: sky and vegetation
             are left to LPIPS and the GAN; a run without the GAN needs a floor or paints them freely).
+        ce_class_balance: exponent ``a`` of the semantic CE's frequency balance: each class's paper
+            weight is multiplied by ``(running pixel frequency / mean frequency) ** -a`` (clipped to
+            [0.1, 10]). 0 = the paper's weights alone; 0.5 lifts rare classes (bicycle, train,
+            traffic light), whose IoU the decoded-map mIoU counts as much as the road's.
     """
 
     lpips_net: str = "alexnet"
@@ -79,6 +83,7 @@ class LossConfig:
     disc_channels: int = 64
     disc_layers: int = 3
     l1_weight_floor: float = 0.0
+    ce_class_balance: float = 0.0
 
 
 @dataclass
@@ -157,6 +162,8 @@ class TrainConfig:
             raise ConfigError(f"keep_ratio.levels must be increasing values in (0, 1], got {levels}")
         if self.keep_ratio.sigma < 0:
             raise ConfigError("keep_ratio.sigma must be >= 0")
+        if not 0.0 <= self.loss.ce_class_balance <= 2.0:
+            raise ConfigError(f"loss.ce_class_balance must be in [0, 2], got {self.loss.ce_class_balance}")
         if self.data.crop is not None and min(self.data.crop) < 16:
             raise ConfigError(f"data.crop must be (H, W) >= 16, got {self.data.crop}")
         if not 0.0 <= self.data.copy_paste_p <= 1.0 or not 0.0 <= self.data.synthetic_ratio <= 1.0:

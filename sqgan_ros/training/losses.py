@@ -28,6 +28,50 @@ def default_ce_weights() -> torch.Tensor:
     return torch.from_numpy(weight_vector(CE_LOSS_WEIGHTS))
 
 
+class ClassFrequency(torch.nn.Module):
+    """Running pixel frequency of each class, for frequency-balanced class weights.
+
+    An exponential moving average of the per-batch label histogram (its first update replaces the
+    uniform start), kept on the module's device. Not saved: a resumed run re-learns it within a
+    few dozen batches.
+
+    Args:
+        momentum: weight of the past in the moving average.
+    """
+
+    def __init__(self, momentum: float = 0.99) -> None:
+        super().__init__()
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.register_buffer("freq", torch.full((NUM_CLASSES,), 1.0 / NUM_CLASSES), persistent=False)
+        self.register_buffer("updates", torch.zeros((), dtype=torch.long), persistent=False)
+
+    @torch.no_grad()
+    def update(self, labels: torch.Tensor) -> None:
+        """Fold the histogram of ``labels`` (any shape, values 0..19) into the average."""
+        if labels.numel() == 0:
+            return
+        hist = torch.bincount(labels.reshape(-1), minlength=NUM_CLASSES)[:NUM_CLASSES].to(self.freq)
+        hist = hist / hist.sum()
+        m = self.momentum if int(self.updates) > 0 else 0.0
+        self.freq.mul_(m).add_(hist, alpha=1.0 - m)
+        self.updates += 1
+
+    def balance(self, exponent: float, lo: float = 0.1, hi: float = 10.0) -> torch.Tensor:
+        """``[20]`` factors ``(freq / mean freq of the seen classes) ** -exponent``, clipped.
+
+        A class not seen yet keeps the factor 1.
+        """
+        seen = self.freq > 0
+        if exponent == 0.0 or not bool(seen.any()):
+            return torch.ones_like(self.freq)
+        rel = self.freq / self.freq[seen].mean()
+        factor = torch.ones_like(self.freq)
+        factor[seen] = rel[seen].pow(-exponent).clamp(lo, hi)
+        return factor
+
+
 def _check_labels(labels: torch.Tensor, batch: int, size: tuple[int, int]) -> None:
     if labels.dtype != torch.long:
         raise TypeError(f"labels must be int64, got {labels.dtype}")

@@ -56,6 +56,18 @@ class LossContext(nn.Module):
         self.register_buffer("l1_weights", losses.default_l1_weights().clamp_min(config.l1_weight_floor),
                              persistent=False)
         self.register_buffer("ce_weights", losses.default_ce_weights(), persistent=False)
+        self.class_frequency = losses.ClassFrequency()
+
+    def semantic_ce_weights(self, labels: torch.Tensor, has_labels: torch.Tensor) -> torch.Tensor:
+        """The semantic CE's class weights for this batch.
+
+        The paper's weights, frequency-balanced by ``config.ce_class_balance`` (the running
+        frequency first takes in the labelled samples of the batch).
+        """
+        if self.config.ce_class_balance == 0.0:
+            return self.ce_weights
+        self.class_frequency.update(labels[has_labels.to(torch.bool).reshape(-1)])
+        return self.ce_weights * self.class_frequency.balance(self.config.ce_class_balance)
 
 
 def semantic_forward(branch: nn.Module, batch: dict[str, torch.Tensor], keep_ratio: float,
@@ -70,7 +82,7 @@ def semantic_forward(branch: nn.Module, batch: dict[str, torch.Tensor], keep_rat
     """
     labels, has_labels = batch["labels"], batch["has_labels"]
     out = branch(labels, keep_ratio)
-    ce = losses.weighted_cross_entropy(out.logits, labels, has_labels, ctx.ce_weights)
+    ce = losses.weighted_cross_entropy(out.logits, labels, has_labels, ctx.semantic_ce_weights(labels, has_labels))
     codebook = ctx.config.semantic_codebook_weight * out.codebook_loss.float()
     acc = (out.logits.argmax(1) == labels).float().mean()
     return StageForward(ce, codebook, semantic_disc_input(logits=out.logits),
