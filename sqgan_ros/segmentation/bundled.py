@@ -135,10 +135,15 @@ class BundledSegmenter(Segmenter):
             changes to ``net`` do not reach the segmenter.
         precision: compute precision (:mod:`sqgan_ros.codec.precision`); float32 by default, so
             the evaluation segmenter is the same everywhere; the encoder node passes its own.
+        min_confidence: pixels whose top class probability is below this are ``unlabelled``
+            (:attr:`Segmenter.min_confidence`; 0 keeps every guess).
     """
 
+    reports_confidence = True
+
     def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu",
-                 net: SegNet | None = None, precision: str = "float32") -> None:
+                 net: SegNet | None = None, precision: str = "float32", min_confidence: float = 0.0) -> None:
+        self.min_confidence = min_confidence
         if net is not None and path is not None:
             raise ValueError("pass either path or net, not both")
         if net is None:
@@ -175,7 +180,7 @@ class BundledSegmenter(Segmenter):
             x = F.interpolate(x, size=size, mode="bilinear", align_corners=False,
                               antialias=h > size[0] or w > size[1])
         with torch.inference_mode(), autocast(self.device, self.dtype):
-            labels = self._runner.predict(x)
+            labels = self._runner.predict(x, self.min_confidence)
         if (h, w) != size:
             labels = F.interpolate(labels[:, None].float(), size=(h, w), mode="nearest")[:, 0].long()
         return labels

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 import yaml
 
 from sqgan_ros.labels import CLASS_INDEX, NUM_LABELLED_CLASSES, UNLABELLED
-from sqgan_ros.segmentation.base import Segmenter, check_batch
+from sqgan_ros.segmentation.base import Segmenter, check_batch, top_class
 
 __all__ = [
     "ClassMapping",
@@ -142,7 +142,13 @@ class Preprocessing:
 
 
 class _MappedSegmenter(Segmenter):
-    """Shared part: output parsing, id mapping via a lookup table, resize back."""
+    """Shared part: output parsing, id mapping via a lookup table, resize back.
+
+    :attr:`min_confidence` applies when the model outputs logits (softmax over its own classes);
+    a model that outputs integer labels keeps them.
+    """
+
+    reports_confidence = True
 
     def __init__(self, path: str | Path, class_mapping: ClassMapping | str | Path | None,
                  preprocessing: Preprocessing | None) -> None:
@@ -173,11 +179,11 @@ class _MappedSegmenter(Segmenter):
         if not isinstance(output, torch.Tensor):
             raise ValueError(f"model output must be a tensor, got {type(output).__name__}")
         if output.ndim == 4 and output.is_floating_point():
-            ids = output.max(dim=1).indices
+            ids, unsure = top_class(output, self.min_confidence)
         elif output.ndim == 4 and output.shape[1] == 1 and not output.is_floating_point():
-            ids = output[:, 0].long()
+            ids, unsure = output[:, 0].long(), None
         elif output.ndim == 3 and not output.is_floating_point():
-            ids = output.long()
+            ids, unsure = output.long(), None
         else:
             raise ValueError("model output must be logits [B, C, h, w] or integer labels [B, h, w], "
                              f"got {tuple(output.shape)} {output.dtype}")
@@ -187,6 +193,8 @@ class _MappedSegmenter(Segmenter):
             lut = torch.cat([lut, torch.full((int(ids.max()) + 1 - lut.numel(),), UNLABELLED, dtype=torch.long)])
         labels = lut[ids.clamp(min=0)]
         labels[ids < 0] = UNLABELLED
+        if unsure is not None:
+            labels[unsure.cpu()] = UNLABELLED
         if tuple(labels.shape[-2:]) != tuple(size):
             labels = F.interpolate(labels[:, None].float(), size=size, mode="nearest")[:, 0].long()
         return labels

@@ -171,13 +171,16 @@ class SegNet(nn.Module):
         logits = self.classifier(self.head(y))
         return F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
 
-    def predict(self, images: torch.Tensor) -> torch.Tensor:
+    def predict(self, images: torch.Tensor, min_confidence: float = 0.0) -> torch.Tensor:
         """Label map ``LongTensor [B, H, W]`` for ``images`` (same contract as :meth:`forward`).
 
-        Uses ``max(1).indices``: on CPU it is several times faster than ``argmax(1)`` over the
-        channel axis of a ``[B, 20, H, W]`` tensor (3 ms vs 25 ms at 256x512).
+        Pixels whose top softmax probability is below ``min_confidence`` are ``unlabelled``
+        (:func:`sqgan_ros.segmentation.base.confident_labels`; ``max(1)``, not the 7x slower
+        ``argmax(1)`` over channels).
         """
-        return self.forward(images).max(dim=1).indices
+        from sqgan_ros.segmentation.base import confident_labels
+
+        return confident_labels(self.forward(images), min_confidence)
 
     def fused(self) -> SegNet:
         """An inference copy with every BatchNorm folded into the conv before it (eval only).

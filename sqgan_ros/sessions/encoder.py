@@ -155,6 +155,8 @@ class EncoderSession:
         from sqgan_ros.codec.index_rdo import IndexRDO
 
         self._settings = settings
+        if self.segmenter is not None and getattr(self.segmenter, "reports_confidence", False):
+            self.segmenter.min_confidence = settings.segmenter_min_confidence
         self._index_rdo = IndexRDO(semantic=settings.rdo_lambda_semantic, image=settings.rdo_lambda_image)
         config = settings.rate_control()
         if config is None:

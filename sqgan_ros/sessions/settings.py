@@ -226,6 +226,12 @@ class EncoderSettings(_Settings):
         "bundled", "label source: bundled | none | topic (mono8 labels on labels_topic, matched "
         "by stamp) | path to a TorchScript/ONNX segmenter", runtime=False,
         choices=("bundled", "none", "topic"), allow_other=True)
+    segmenter_min_confidence: float = setting(
+        0.0, "pixels whose top class probability from the segmenter is below this are sent as "
+        "'unlabelled' (no class weight, no class texture where the guess is unsure, e.g. faces, "
+        "indoor or grey footage the bundled segmenter never saw); 0 = keep every guess; applies "
+        "to segmenters that output class scores (bundled, TorchScript/ONNX logits)",
+        low=0.0, high=0.99)
     labels_buffer: int = setting(30, "label maps kept while waiting for their image",
                                  runtime=False, low=1, high=1000)
     semantic_keep_ratio: float = setting(
