@@ -92,7 +92,7 @@ def semantic_forward(branch: nn.Module, batch: dict[str, torch.Tensor], keep_rat
 
 
 def image_forward(branch: nn.Module, batch: dict[str, torch.Tensor], decoder_labels: torch.Tensor,
-                  keep_ratio: float, ctx: LossContext) -> StageForward:
+                  keep_ratio: float, ctx: LossContext, encoder_labels: torch.Tensor | None = None) -> StageForward:
     """Stages 2 and 3: image branch, decoder conditioned on ``decoder_labels``.
 
     Args:
@@ -101,11 +101,13 @@ def image_forward(branch: nn.Module, batch: dict[str, torch.Tensor], decoder_lab
         decoder_labels: SPADE condition (ground truth in stage 2, s_hat in stage 3).
         keep_ratio: keep ratio of this step.
         ctx: loss context (must hold LPIPS).
+        encoder_labels: SAMM's condition (None: the batch's labels); the loss always weighs
+            pixels by the batch's true labels.
     """
     if ctx.lpips is None:
         raise ValueError("the image stages need an LPIPS network in the loss context")
     image, labels = batch["image"], batch["labels"]
-    out = branch(image, labels, decoder_labels, keep_ratio)
+    out = branch(image, labels if encoder_labels is None else encoder_labels, decoder_labels, keep_ratio)
     recon = out.image.float()
     l1 = losses.weighted_l1(recon, image, labels, ctx.l1_weights)
     perceptual = ctx.lpips(recon, image).mean()

@@ -36,6 +36,7 @@ from sqgan_ros.training.checkpoint import CheckpointMeta, load_checkpoint, load_
 from sqgan_ros.training.config import STAGE_NAMES, TrainConfig
 from sqgan_ros.training.discriminator import PatchDiscriminator
 from sqgan_ros.training.distributed import DistInfo
+from sqgan_ros.training.label_noise import corrupt_condition
 from sqgan_ros.training.lpips import LPIPS
 from sqgan_ros.training.schedule import lr_factor, sample_keep_ratio
 from sqgan_ros.training.stages import LossContext, StageForward, decoded_semantic_labels, image_forward, semantic_forward
@@ -180,18 +181,27 @@ class Trainer:
         return sample_keep_ratio(self.config.seed, self.stage * 10_000_000 + self.step, stream,
                                  kr.mu, kr.sigma, kr.levels)
 
+    def _condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The image branch's conditioning map of a training step (``data.label_noise``)."""
+        p = self.config.data.label_noise
+        if p == 0.0:
+            return batch["labels"]
+        gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage * 10_000_000 + self.step)
+        return corrupt_condition(batch["labels"], batch["has_labels"], p, gen)
+
     def _forward(self, batch: dict[str, torch.Tensor], ratio: float | None = None,
-                 branch: nn.Module | None = None) -> StageForward:
+                 branch: nn.Module | None = None, training: bool = False) -> StageForward:
         ctx = self._ensure_ctx(self.stage)
         branch = branch if branch is not None else self.branch_ddp
         semantic_ratio = self.keep_ratio(stream=1) if ratio is None else ratio
         ratio = self.keep_ratio() if ratio is None else ratio
         if self.stage == 1:
             return semantic_forward(branch, batch, ratio, ctx)
+        condition = self._condition(batch) if training else batch["labels"]
         if self.stage == 2:
-            return image_forward(branch, batch, batch["labels"], ratio, ctx)
-        s_hat = decoded_semantic_labels(self.model.semantic, batch["labels"], semantic_ratio)
-        return image_forward(branch, batch, s_hat, ratio, ctx)
+            return image_forward(branch, batch, condition, ratio, ctx, encoder_labels=condition)
+        s_hat = decoded_semantic_labels(self.model.semantic, condition, semantic_ratio)
+        return image_forward(branch, batch, s_hat, ratio, ctx, encoder_labels=condition)
 
     @torch.no_grad()
     def evaluate(self, batch: dict[str, torch.Tensor], keep_ratio: float = 1.0) -> dict[str, float]:
@@ -241,7 +251,7 @@ class Trainer:
         factor, cap = ((loss_cfg.semantic_gan_factor, loss_cfg.semantic_gan_cap) if self.stage == 1
                        else (loss_cfg.image_gan_factor, loss_cfg.image_gan_cap))
         with self._autocast():
-            fwd = self._forward(batch)
+            fwd = self._forward(batch, training=True)
             total = fwd.rec_loss + fwd.codebook_loss
             logs = {k: float(v) for k, v in fwd.logs.items()}
             if gan:
