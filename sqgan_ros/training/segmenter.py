@@ -12,6 +12,11 @@ Data flow::
       -> AdamW, linear warm-up then cosine decay over the wall-clock budget
     val: full 256x512 frames from a disjoint seed range -> confusion matrix -> per-class IoU, mIoU
 
+Real frames (``--person-masks DIR``, written by :mod:`sqgan_ros.data.person_masks`) add partial
+labels: a ``--real-ratio`` share of each batch is crops of real video frames whose only labels are
+MediaPipe's person probabilities (:func:`person_partial_loss`); the rest stays fully labelled
+synthetic CE. Held-out real frames give :func:`person_agreement` (person IoU, false alarms).
+
 Runs on one CPU thread by default (``--threads``), so it can share a small machine.
 """
 
@@ -155,6 +160,43 @@ def sample_batch(images: np.ndarray, labels: np.ndarray, batch: int, crop: tuple
     return xs, ys
 
 
+def person_partial_loss(logits: torch.Tensor, person_prob: torch.Tensor, person_index: int = CLASS_INDEX["person"],
+                        pos_threshold: float = 0.8, neg_threshold: float = 0.1,
+                        pos_weight: float = 1.0) -> torch.Tensor:
+    """Loss of partial person labels: ``person`` where sure, "not person" where sure, nothing elsewhere.
+
+    Pixels with ``person_prob > pos_threshold`` are a ``person`` target (``-log p_person``); pixels
+    with ``person_prob < neg_threshold`` only say the pixel is some other class, so they cost
+    ``-log(1 - p_person)`` (computed as ``logsumexp`` of the other logits minus that of all, which
+    is stable) and leave the split among the other classes free; the rest give no gradient. The
+    result is the weighted mean over the labelled pixels (weights ``pos_weight`` and 1), like
+    ``F.cross_entropy(weight=...)``; 0 (with a graph) when no pixel is labelled.
+
+    Args:
+        logits: ``[B, C, H, W]``.
+        person_prob: ``[B, H, W]`` in ``[0, 1]``.
+        person_index: channel of ``person``.
+        pos_threshold: above this ``person_prob`` a pixel is a person.
+        neg_threshold: below this ``person_prob`` a pixel is not a person.
+        pos_weight: weight of a person pixel relative to a not-person pixel.
+    """
+    if logits.ndim != 4 or person_prob.shape != (logits.shape[0], *logits.shape[2:]):
+        raise ValueError(f"person_prob {tuple(person_prob.shape)} does not match logits {tuple(logits.shape)}")
+    if not 0.0 <= neg_threshold < pos_threshold <= 1.0:
+        raise ValueError(f"need 0 <= neg_threshold < pos_threshold <= 1, got {neg_threshold}, {pos_threshold}")
+    pos = person_prob > pos_threshold
+    neg = person_prob < neg_threshold
+    log_all = torch.logsumexp(logits, dim=1)
+    others = torch.cat([logits[:, :person_index], logits[:, person_index + 1:]], dim=1)
+    log_person = logits[:, person_index] - log_all
+    log_not_person = torch.logsumexp(others, dim=1) - log_all
+    total = -pos_weight * log_person[pos].sum() - log_not_person[neg].sum()
+    weight = pos_weight * pos.sum() + neg.sum()
+    if int(weight) == 0:
+        return logits.sum() * 0.0
+    return total / weight
+
+
 def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """``[C, C]`` int64 counts, rows = target class, columns = predicted class."""
     pred = np.asarray(pred, dtype=np.int64).reshape(-1)
@@ -194,6 +236,81 @@ def evaluate(net: SegNet, images: np.ndarray, labels: np.ndarray, batch: int = 4
         conf += confusion_matrix(pred, labels[start:start + batch])
     net.train(was_training)
     return iou_from_confusion(conf)
+
+
+@torch.inference_mode()
+def person_agreement(net: SegNet, images: np.ndarray, person: np.ndarray, threshold: float = 0.5,
+                     batch: int = 4) -> dict:
+    """How the segmenter's ``person`` agrees with reference person masks on full frames.
+
+    Args:
+        net: the network.
+        images: ``uint8 [N, H, W, 3]``.
+        person: ``uint8 [N, H, W]`` person probability x 255 (MediaPipe's, from
+            :func:`sqgan_ros.data.person_masks.load_person_masks`).
+        threshold: reference person = probability >= threshold.
+        batch: frames per forward pass.
+
+    Returns:
+        :func:`person_scores` of the predictions.
+    """
+    from sqgan_ros.segmentation.bundled import BundledSegmenter
+
+    segmenter = BundledSegmenter(net=net, device=next(net.parameters()).device)
+    was_training = net.training
+    net.eval()
+    preds = np.empty(person.shape, np.uint8)
+    for start in range(0, len(images), batch):
+        x = torch.from_numpy(images[start:start + batch]).permute(0, 3, 1, 2).float() / 255.0
+        preds[start:start + batch] = segmenter.segment_batch(x).cpu().numpy()
+    net.train(was_training)
+    return person_scores(preds, person, threshold)
+
+
+def person_scores(pred: np.ndarray, person: np.ndarray, threshold: float = 0.5) -> dict:
+    """Agreement of predicted label maps with reference person probabilities.
+
+    Args:
+        pred: label maps ``[N, H, W]``.
+        person: ``uint8 [N, H, W]`` person probability x 255.
+        threshold: reference person = probability >= threshold.
+
+    Returns:
+        ``person_iou``; ``false_alarm`` (share of reference-background pixels called person);
+        ``recall`` (share of reference-person pixels called person); the shares of reference and
+        predicted person pixels; ``person_pixels_called``: the classes given to reference-person
+        pixels (top 5, as shares of them).
+    """
+    if pred.shape != person.shape:
+        raise ValueError(f"pred {pred.shape} and person {person.shape} differ")
+    ref = person.astype(np.float32) / 255.0 >= threshold
+    said = pred == CLASS_INDEX["person"]
+    tp, fp, fn = int((said & ref).sum()), int((said & ~ref).sum()), int((~said & ref).sum())
+    ref_person, total = int(ref.sum()), int(ref.size)
+    called = np.bincount(pred[ref].reshape(-1).astype(np.int64), minlength=NUM_CLASSES)[:NUM_CLASSES]
+    return {
+        "frames": int(len(pred)),
+        "person_iou": round(tp / max(tp + fp + fn, 1), 4),
+        "recall": round(tp / max(ref_person, 1), 4),
+        "false_alarm": round(fp / max(total - ref_person, 1), 6),
+        "reference_person_share": round(ref_person / max(total, 1), 4),
+        "predicted_person_share": round((tp + fp) / max(total, 1), 4),
+        "person_pixels_called": {CLASS_NAMES[c]: round(int(called[c]) / max(ref_person, 1), 4)
+                                 for c in np.argsort(-called, kind="stable")[:5] if called[c] > 0},
+    }
+
+
+def real_agreement(net: SegNet, person_masks: Path, split: str = "eval") -> dict:
+    """:func:`person_agreement` per source and over all sources of a person-mask folder."""
+    from sqgan_ros.data.person_masks import load_person_masks
+
+    images, person, names = load_person_masks(person_masks, split)
+    sources = sorted({n.split("/")[0] for n in names})
+    out = {"split": split, "all": person_agreement(net, images, person)}
+    for source in sources:
+        keep = np.array([n.startswith(source + "/") for n in names])
+        out[source] = person_agreement(net, images[keep], person[keep])
+    return out
 
 
 def format_iou_table(per_class: dict[str, float], miou: float) -> str:
@@ -240,7 +357,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=float, default=5.0, help="minutes between quick val checks")
+    p.add_argument("--person-masks", type=Path, default=None,
+                   help="folder of sqgan_ros.data.person_masks: train on its 'train' frames (partial person "
+                        "labels), report person agreement on its held-out 'eval' frames")
+    p.add_argument("--real-ratio", type=float, default=0.3, help="share of each batch taken from real frames")
+    p.add_argument("--real-every", type=int, default=1, help="use every n-th real train frame")
+    p.add_argument("--json", type=Path, default=None,
+                   help="also write the results to this JSON file, under --label (other labels are kept)")
+    p.add_argument("--label", default="result", help="key of this run's results in --json")
     return p
+
+
+def write_json(path: Path, label: str, result: dict) -> None:
+    """Store ``result`` under ``label`` in the JSON object in ``path`` (created if missing)."""
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[label] = result
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
 def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) -> dict:
@@ -251,6 +384,8 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
         renderer: frame source (default: the synthetic street generator); tests pass a fake.
     """
     args = build_parser().parse_args(argv)
+    if not 0.0 <= args.real_ratio < 1.0 or args.real_every < 1:
+        raise SystemExit(f"need 0 <= --real-ratio < 1 and --real-every >= 1, got {args.real_ratio}, {args.real_every}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -268,8 +403,15 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
                                    net.config.input_size, log=log)
         per_class, miou = evaluate(net, val_x, val_y)
         print(format_iou_table(per_class, miou), flush=True)
-        return {"val_miou": round(miou, 4), "val_iou": {k: round(v, 4) for k, v in per_class.items()},
-                "val_frames": int(len(val_x)), "val_seed_offset": VAL_SEED_OFFSET}
+        result = {"model": str(args.out), "val_miou": round(miou, 4),
+                  "val_iou": {k: round(v, 4) for k, v in per_class.items()},
+                  "val_frames": int(len(val_x)), "val_seed_offset": VAL_SEED_OFFSET}
+        if args.person_masks is not None:
+            result["real_eval"] = real_agreement(net, args.person_masks, "eval")
+            log("held-out real frames: " + json.dumps(result["real_eval"]["all"]))
+        if args.json is not None:
+            write_json(args.json, args.label, result)
+        return result
     val_x, val_y = render_pool(renderer, range(VAL_SEED_OFFSET, VAL_SEED_OFFSET + args.val), args.size, log=log)
     first = TRAIN_SEED_OFFSET + args.seed * args.pool  # --seed picks another block of train scenes
     pool_x, pool_y = render_pool(renderer, range(first, first + args.pool), args.size,
@@ -290,6 +432,15 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
     else:
         net = SegNet(SegNetConfig(input_size=args.size)).train()
     log(f"SegNet: {sum(p.numel() for p in net.parameters())} parameters")
+    n_real = 0
+    if args.person_masks is not None:
+        from sqgan_ros.data.person_masks import load_person_masks
+
+        real_x, real_p, real_names = load_person_masks(args.person_masks, "train", every=args.real_every)
+        n_real = min(args.batch - 1, max(1, round(args.real_ratio * args.batch))) if args.real_ratio > 0 else 0
+        person_weight = float(weights[CLASS_INDEX["person"]])
+        log(f"real: {len(real_x)} train frames with person masks, {n_real} of {args.batch} crops a batch, "
+            f"person pixel weight {person_weight:.2f}")
     decay = [p for n, p in net.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in net.named_parameters() if p.ndim <= 1]
     optim = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
@@ -302,8 +453,15 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
         lr = lr_at(elapsed / budget, args.lr)
         for group in optim.param_groups:
             group["lr"] = lr
-        x, y = sample_batch(pool_x, pool_y, args.batch, args.crop, rng)
-        loss = F.cross_entropy(net(x), y, weight=weights)
+        x, y = sample_batch(pool_x, pool_y, args.batch - n_real, args.crop, rng)
+        if n_real:
+            xr, pr = sample_batch(real_x, real_p, n_real, args.crop, rng)
+            logits = net(torch.cat([x, xr]))
+            ce = F.cross_entropy(logits[:len(x)], y, weight=weights)
+            partial = person_partial_loss(logits[len(x):], pr.float() / 255.0, pos_weight=person_weight)
+            loss = (len(x) * ce + n_real * partial) / args.batch
+        else:
+            loss = F.cross_entropy(net(x), y, weight=weights)
         optim.zero_grad(set_to_none=True)
         loss.backward()
         optim.step()
@@ -330,11 +488,17 @@ def main(argv: Sequence[str] | None = None, renderer: Renderer | None = None) ->
         "val_miou": round(miou, 4),
         "val_iou": {k: round(v, 4) for k, v in per_class.items()},
     }
+    if args.person_masks is not None:
+        info["real_train_frames"] = int(len(real_x))
+        info["real_eval"] = real_agreement(net, args.person_masks, "eval")
+        log("held-out real frames: " + json.dumps(info["real_eval"]["all"]))
     if init_info is not None:
         info["init"] = init_info
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_segnet(args.out, net, info)
     log(f"saved {args.out}: " + json.dumps({k: info[k] for k in ("val_miou", "steps", "train_seconds")}))
+    if args.json is not None:
+        write_json(args.json, args.label, {k: v for k, v in info.items() if k != "init"})
     return info
 
 
