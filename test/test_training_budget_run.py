@@ -47,3 +47,15 @@ def test_budget_round_trains_both_branches_from_the_states_and_exports_a_model(t
         assert resumed["phases"][key]["step_before"] == summary["phases"][key]["step_after"], key
         assert resumed["phases"][key]["step_after"] > resumed["phases"][key]["step_before"], key
     assert "pool" not in resumed["phases"]  # rendered once
+    # a candidate from the states alone (a long CPU run's end): no stage 1/2 steps, stage 3 and export
+    third = cmd.copy()
+    third[third.index(str(tmp_path / "r1"))] = str(tmp_path / "r3")
+    third[third.index(str(tmp_path / "none"))] = str(tmp_path / "r2" / "train_state")
+    done = subprocess.run(third + ["--phases", "B,export"], capture_output=True, text=True, timeout=400,
+                          cwd=repo_root, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    finetuned = json.loads((tmp_path / "r3" / "summary.json").read_text())
+    assert "A" not in finetuned["phases"] and finetuned["phases"]["s3"]["step_after"] > 0
+    for key in ("s1", "s2"):
+        assert finetuned["phases"][key]["step_after"] == resumed["phases"][key]["step_after"], key
+    assert load_model(tmp_path / "r3" / "model.safetensors").extra_metadata["trained_stage"] == 3

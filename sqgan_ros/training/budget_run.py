@@ -4,6 +4,7 @@
 
     python -m sqgan_ros.training.budget_run --minutes 9 --out OUT [--config config/train/v2_gpu.yaml]
         [--state models/train_state] [--init models/default.safetensors] [--device auto]
+        [--phases A,B,export]
 
     pool   render the synthetic pool in parallel (one process per core), unless it exists
     A      stage 1 (semantic) and stage 2 (image) side by side, each from the committed state
@@ -12,7 +13,8 @@
     B      stage 3 (image branch on decoded maps) for 25 % of the budget
     export priors measured on the training data, OUT/model.safetensors (float16 weights)
 
-OUT then holds ``model.safetensors``, ``train_state/`` (to commit back into ``models/train_state``
+``--phases B,export`` skips A: the candidate of a long CPU run is made from its committed states
+(stage 3 then gets 85 % of the budget). OUT then holds ``model.safetensors``, ``train_state/`` (to commit back into ``models/train_state``
 when the model passes the promotion gate), the stage logs and ``summary.json`` (steps, samples,
 images per second, wall time of each phase). Needs only torch, numpy, OpenCV, safetensors, PyYAML
 and constriction (for the priors), with the repository on PYTHONPATH and the LPIPS weights in
@@ -109,17 +111,18 @@ def run(args: argparse.Namespace) -> dict:
 
     budget = args.minutes
     spent = (time.monotonic() - start) / 60.0
-    minutes_a = max(0.05, SHARES["A"] * budget - spent)
-    t0 = time.monotonic()
-    threads = max(1, cores // 2)
-    _run_parallel([(_stage_command(args.config, 1, args.init, states / "semantic", out / "s1", minutes_a,
-                                   args.device), out / "s1" / "train.log"),
-                   (_stage_command(args.config, 2, args.init, states / "image", out / "s2", minutes_a,
-                                   args.device), out / "s2" / "train.log")], threads)
-    summary["phases"]["A"] = {"seconds": time.monotonic() - t0, "minutes_budget": minutes_a}
+    if "A" in args.phases:
+        minutes_a = max(0.05, SHARES["A"] * budget - spent)
+        t0 = time.monotonic()
+        threads = max(1, cores // 2)
+        _run_parallel([(_stage_command(args.config, 1, args.init, states / "semantic", out / "s1", minutes_a,
+                                       args.device), out / "s1" / "train.log"),
+                       (_stage_command(args.config, 2, args.init, states / "image", out / "s2", minutes_a,
+                                       args.device), out / "s2" / "train.log")], threads)
+        summary["phases"]["A"] = {"seconds": time.monotonic() - t0, "minutes_budget": minutes_a}
 
     merged = merged_checkpoint(args.config, args.init, states / "semantic", states / "image", out / "merged", 2)
-    minutes_b = max(0.05, SHARES["B"] * budget)
+    minutes_b = max(0.05, (SHARES["B"] if "A" in args.phases else SHARES["A"] + SHARES["B"]) * budget)
     t0 = time.monotonic()
     _run_parallel([(_stage_command(args.config, 3, merged, states / "image_finetune", out / "s3", minutes_b,
                                    args.device), out / "s3" / "train.log")], cores)
@@ -157,7 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cuda | cpu")
     parser.add_argument("--pool-count", type=int, default=6000, help="synthetic frames to render if no pool")
     parser.add_argument("--export-batches", type=int, default=None, help="batches for the priors")
+    parser.add_argument("--phases", default="A,B,export",
+                        help="A,B,export (default) or B,export: no further stage 1/2 training")
     args = parser.parse_args(argv)
+    args.phases = tuple(p.strip() for p in args.phases.split(","))
+    if args.phases not in (("A", "B", "export"), ("B", "export")):
+        parser.error("--phases must be A,B,export or B,export")
     if not 0 < args.minutes <= 60:
         parser.error("--minutes must be in (0, 60]")
     summary = run(args)
