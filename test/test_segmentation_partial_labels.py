@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from sqgan_ros.data.person_masks import load_person_masks
+from sqgan_ros.data.person_masks import load_person_masks, summary
 from sqgan_ros.labels import CLASS_INDEX, NUM_CLASSES, PALETTE
 from sqgan_ros.training import segmenter as train
 
@@ -123,6 +123,17 @@ def test_load_person_masks_keeps_the_splits_apart(tmp_path: Path) -> None:
         load_person_masks(root, "test")
     with pytest.raises(FileNotFoundError):
         load_person_masks(tmp_path / "empty", "train")
+
+
+def test_mask_summary(tmp_path: Path) -> None:
+    root = _mask_folder(tmp_path)
+    stats = summary(root)
+    assert set(stats) == {"fake"} and stats["fake"]["train"]["frames"] == 4 and stats["fake"]["eval"]["frames"] == 2
+    train_stats = stats["fake"]["train"]
+    assert train_stats["person_share"] == pytest.approx(64 / (32 * 64), abs=1e-4)  # one 8x8 box a frame
+    assert train_stats["unsure_share"] == 0.0
+    assert train_stats["person_share"] + train_stats["background_share"] == pytest.approx(1.0)
+    assert train_stats["frames_with_person"] == 4
 
 
 def test_train_with_person_masks_end_to_end(tmp_path: Path) -> None:

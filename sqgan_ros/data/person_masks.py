@@ -5,7 +5,7 @@ No labelled real street footage exists offline, but MediaPipe's selfie-segmentat
 probabilities are partial labels for fine-tuning the bundled segmenter
 (``python -m sqgan_ros.training.segmenter --person-masks DIR``) and a check of it on real frames.
 
-    python -m sqgan_ros.data.person_masks --out .cache/person_masks [--sources vtest bikes]
+    python -m sqgan_ros.data.person_masks --out .cache/person_masks [--sources vtest bikes] [--summary FILE]
 
     video (find_real_footage) -- resize_pair (resize + centre crop, as the training code) --> 256x512 RGB
       -> .cache/person_masks/<source>/frames/<frame>.png
@@ -38,7 +38,8 @@ import numpy as np
 from sqgan_ros.data.datasets import resize_pair
 from sqgan_ros.data.footage import UnlabelledVideoDataset, find_real_footage, split_frames
 
-__all__ = ["MEDIAPIPE_VERSION", "SOURCES", "Source", "build_source", "ensure_venv", "load_person_masks", "main"]
+__all__ = ["MEDIAPIPE_VERSION", "SOURCES", "Source", "build_source", "ensure_venv", "load_person_masks", "main",
+           "summary"]
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = REPO / ".cache" / "mediapipe-venv"
@@ -179,15 +180,37 @@ def load_person_masks(root: str | Path, split: str, sources: Sequence[str] | Non
     return np.stack(images), np.stack(masks), names
 
 
+def summary(root: str | Path, pos_threshold: float = 0.8, neg_threshold: float = 0.1) -> dict:
+    """Per source and split: frames, and the shares of sure-person, sure-background and unsure pixels."""
+    out: dict[str, dict] = {}
+    for folder in sorted(p.parent for p in Path(root).glob("*/index.json")):
+        for split in ("train", "eval"):
+            _, person, _ = load_person_masks(folder.parent, split, [folder.name])
+            prob = person.astype(np.float32) / 255.0
+            out.setdefault(folder.name, {})[split] = {
+                "frames": int(len(person)),
+                "person_share": round(float((prob > pos_threshold).mean()), 4),
+                "background_share": round(float((prob < neg_threshold).mean()), 4),
+                "unsure_share": round(float(((prob >= neg_threshold) & (prob <= pos_threshold)).mean()), 4),
+                "person_share_at_0.5": round(float((prob >= 0.5).mean()), 4),
+                "frames_with_person": int(((prob > pos_threshold).reshape(len(prob), -1).sum(1) >= 50).sum()),
+            }
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: build the person masks of the chosen sources."""
     p = argparse.ArgumentParser(prog="python -m sqgan_ros.data.person_masks", description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="cache folder (default .cache/person_masks)")
     p.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="mediapipe venv (made if missing)")
     p.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
+    p.add_argument("--summary", type=Path, default=None, help="write the masks' pixel shares to this JSON file")
     args = p.parse_args(argv)
     for name in args.sources:
         build_source(SOURCES[name], args.out, args.venv)
+    if args.summary is not None:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        args.summary.write_text(json.dumps(summary(args.out), indent=1, sort_keys=True) + "\n")
     return 0
 
 
