@@ -75,3 +75,30 @@ def test_trainer_conditions_on_noisy_maps_but_scores_against_true_labels(tmp_pat
     assert torch.equal(seen[-1][~batch["has_labels"]], batch["labels"][~batch["has_labels"]])
     trainer.evaluate(batch)
     assert torch.equal(seen[-1], batch["labels"])
+
+
+def test_stage_one_codes_and_targets_the_noisy_map_and_trains_on_labelled_scenes_only(tmp_path, monkeypatch) -> None:
+    from test_training_stages import fixed_batch, make_trainer
+
+    from sqgan_ros.data.config import DataConfig
+    from sqgan_ros.training import trainer as trainer_module
+    from sqgan_ros.training.cli import stage_data
+
+    seen: list[torch.Tensor] = []
+    real_forward = trainer_module.semantic_forward
+
+    def spy(branch, batch, keep_ratio, ctx):
+        seen.append(batch["labels"].clone())
+        return real_forward(branch, batch, keep_ratio, ctx)
+
+    monkeypatch.setattr(trainer_module, "semantic_forward", spy)
+    trainer = make_trainer(tmp_path, steps=1, data={"label_noise": 1.0, "augment": False, "copy_paste_p": 0.0})
+    batch = fixed_batch()
+    trainer.train_step(batch)
+    assert not torch.equal(seen[-1], batch["labels"])
+    trainer.evaluate(batch)
+    assert torch.equal(seen[-1], batch["labels"])
+    mixed = DataConfig(synthetic_ratio=0.4, photo_library_ratio=0.35)
+    only = stage_data(mixed, (1,))
+    assert (only.synthetic_ratio, only.photo_library_ratio) == (1.0, 0.0)
+    assert stage_data(mixed, (2,)) == mixed and stage_data(mixed, (1, 2, 3)) == mixed

@@ -13,6 +13,7 @@ Multi-GPU / multi-node: ``torchrun --nproc-per-node G -m sqgan_ros.training.cli 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 import torch
 
 from sqgan_ros.codec.model_file import WEIGHT_DTYPES
+from sqgan_ros.data.config import DataConfig
 from sqgan_ros.training.config import STAGES, load_config
 
 
@@ -86,7 +88,8 @@ def train_main(argv: list[str]) -> int:
                 raise SystemExit(f"sqgan-train: {exc}") from None
             if info.is_main:
                 print(f"initial weights: {kind} {args.init}")
-        trainer = Trainer(config, model, build_dataset(config.data, config.seed + info.rank), out, info)
+        trainer = Trainer(config, model, build_dataset(stage_data(config.data, stages), config.seed + info.rank),
+                          out, info)
         if args.state is not None:
             if len(stages) != 1 or args.resume:
                 raise SystemExit("--state needs one --stage and no --resume")
@@ -162,6 +165,17 @@ def convert_main(argv: list[str]) -> int:
     model_id = convert_model_file(args.model, args.out, args.weights_dtype)
     print(f"model {model_id[:16]} written to {args.out} ({args.out.stat().st_size / 1e6:.1f} MB)")
     return 0
+
+
+def stage_data(data: DataConfig, stages: tuple[int, ...]) -> DataConfig:
+    """The data of a run of ``stages``: a stage-1-only run trains on labelled scenes alone.
+
+    Stage 1's loss is the cross-entropy of labelled samples; unlabelled real frames and photo
+    crops would spend most of its steps (and codebook updates) on all-'unlabelled' maps.
+    """
+    if stages == (1,) and not data.cityscapes_root:
+        return dataclasses.replace(data, synthetic_ratio=1.0, photo_library_ratio=0.0)
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -182,7 +182,10 @@ class Trainer:
                                  kr.mu, kr.sigma, kr.levels)
 
     def _condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The image branch's conditioning map of a training step (``data.label_noise``)."""
+        """The label map of a training step, with ``data.label_noise`` applied.
+
+        The image branch's condition in stages 2 and 3; the semantic branch's input and target in stage 1.
+        """
         p = self.config.data.label_noise
         if p == 0.0:
             return batch["labels"]
@@ -196,7 +199,10 @@ class Trainer:
         semantic_ratio = self.keep_ratio(stream=1) if ratio is None else ratio
         ratio = self.keep_ratio() if ratio is None else ratio
         if self.stage == 1:
-            return semantic_forward(branch, batch, ratio, ctx)
+            # the corrupted map is both what is coded and the target: the branch learns to code
+            # 'unlabelled' areas (segmenter_min_confidence) and layouts no scene generator makes
+            coded = {**batch, "labels": self._condition(batch)} if training else batch
+            return semantic_forward(branch, coded, ratio, ctx)
         condition = self._condition(batch) if training else batch["labels"]
         if self.stage == 2:
             return image_forward(branch, batch, condition, ratio, ctx, encoder_labels=condition)
