@@ -102,3 +102,5 @@ def test_stage_one_codes_and_targets_the_noisy_map_and_trains_on_labelled_scenes
     only = stage_data(mixed, (1,))
     assert (only.synthetic_ratio, only.photo_library_ratio) == (1.0, 0.0)
     assert stage_data(mixed, (2,)) == mixed and stage_data(mixed, (1, 2, 3)) == mixed
+    labelled = DataConfig(synthetic_ratio=0.4, photo_library_ratio=0.35, real_labels="segmenter")
+    assert stage_data(labelled, (1,)) == labelled       # labelled real samples stay in stage 1's mix

@@ -35,6 +35,9 @@ class DataConfig:
             (:mod:`sqgan_ros.data.photo_library`; training with a crop only; 0 disables, and
             so does a machine without the packages). ``synthetic_ratio + photo_library_ratio``
             must be <= 1; the rest is the real footage.
+        real_labels: "none" (real footage and photo-library crops are unlabelled) or "segmenter":
+            labelled by the bundled segmenter, the map the codec gets at run time
+            (:mod:`sqgan_ros.data.labelling`).
         label_noise: probability that a labelled sample's map is corrupted (unsure rectangles,
             wrong rectangles, swapped classes) before it conditions the image branch in training;
             the loss keeps the true map (:mod:`sqgan_ros.training.label_noise`; applied by the
@@ -54,4 +57,5 @@ class DataConfig:
     num_workers: int = 0
     synthetic_pool: str | None = None
     photo_library_ratio: float = 0.0
+    real_labels: str = "none"
     label_noise: float = 0.0

@@ -17,6 +17,7 @@ Install (as root): ``apt-get install mate-backgrounds lomiri-wallpapers plasma-w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +116,7 @@ def installed_photos(split: str = "train") -> list[Photo]:
 
 
 class PhotoCropDataset(Dataset):
-    """Multi-scale random crops of high-resolution photos, with camera degradations; unlabelled.
+    """Multi-scale random crops of high-resolution photos, with camera degradations.
 
     Args:
         photos: image files.
@@ -126,10 +127,12 @@ class PhotoCropDataset(Dataset):
         max_side: photos are kept in memory at most this long on their longer side; the
             window's width is drawn log-uniformly between the crop's width (detail at that
             kept resolution) and the widest window of the crop's aspect that fits the photo.
+        labeller: labels each (degraded) crop, RGB uint8 -> labels; None: unlabelled samples.
     """
 
     def __init__(self, photos: list[str | Path], crop: tuple[int, int] = (128, 256), length: int = 10000,
-                 seed: int = 0, degrade: CameraDegrade | None = DEFAULT_DEGRADE, max_side: int = 2048) -> None:
+                 seed: int = 0, degrade: CameraDegrade | None = DEFAULT_DEGRADE, max_side: int = 2048,
+                 labeller: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
         if not photos:
             raise ValueError("no photos given")
         if min(crop) < 16:
@@ -142,6 +145,7 @@ class PhotoCropDataset(Dataset):
         self.max_side = int(max_side)
         self._epoch = 0
         self._cache: dict[int, np.ndarray] = {}
+        self.labeller = labeller
 
     def set_epoch(self, epoch: int) -> None:
         """Change the random stream (call once per epoch)."""
@@ -184,6 +188,12 @@ class PhotoCropDataset(Dataset):
             sample = sample[:, ::-1]
         if self.degrade is not None:
             sample = self.degrade(np.ascontiguousarray(sample), rng)
-        return {"image": torch.from_numpy(np.ascontiguousarray(sample)).permute(2, 0, 1).float() / 255.0,
-                "labels": torch.full(self.crop, UNLABELLED, dtype=torch.long),
-                "has_labels": False}
+        sample = np.ascontiguousarray(sample)
+        image_tensor = torch.from_numpy(sample).permute(2, 0, 1).float() / 255.0
+        if self.labeller is None:
+            return {"image": image_tensor, "labels": torch.full(self.crop, UNLABELLED, dtype=torch.long),
+                    "has_labels": False}
+        labels = np.asarray(self.labeller(sample))
+        if labels.shape != self.crop:
+            raise ValueError(f"labeller returned {labels.shape} for a {self.crop} crop")
+        return {"image": image_tensor, "labels": torch.from_numpy(labels.astype(np.int64)), "has_labels": True}

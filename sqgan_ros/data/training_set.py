@@ -36,10 +36,15 @@ def build_dataset(config: DataConfig, seed: int = 0, training: bool = True, labe
         config: the data section of the training config.
         seed: run seed (crops, augmentation, mixing).
         training: False gives full frames without augmentation and without the pool (``export``).
-        labeller: optional segmenter for the real footage.
+        labeller: segmenter for the real footage and library crops (default: the bundled one
+            when ``config.real_labels`` is "segmenter", else none: unlabelled).
     """
     crop = config.crop if training else None
     augment = config.augment and training
+    if labeller is None and config.real_labels == "segmenter":
+        from sqgan_ros.data.labelling import segmenter_labeller
+
+        labeller = segmenter_labeller()
     if config.cityscapes_root:
         return CityscapesDataset(config.cityscapes_root, "train", config.size, crop,
                                  Augmenter() if augment else None, seed)
@@ -62,7 +67,7 @@ def build_dataset(config: DataConfig, seed: int = 0, training: bool = True, labe
                                            crop=crop, augment=aug, seed=seed + 1))
     if photos:
         real.append(UnlabelledPhotoDataset(photos, config.size, labeller, crop, aug, seed + 2))
-    library = _photo_library(config, crop, seed) if training else None
+    library = _photo_library(config, crop, seed, labeller) if training else None
     if library is not None:
         sources.append(library)
         ratios.append(config.photo_library_ratio)
@@ -78,7 +83,8 @@ def build_dataset(config: DataConfig, seed: int = 0, training: bool = True, labe
     return MixedDataset(sources, ratios, config.length, seed)
 
 
-def _photo_library(config: DataConfig, crop: tuple[int, int] | None, seed: int) -> Dataset | None:
+def _photo_library(config: DataConfig, crop: tuple[int, int] | None, seed: int,
+                   labeller: Labeller | None = None) -> Dataset | None:
     """Crops of the installed library photos (train split), or None (disabled, no crop, none installed)."""
     from sqgan_ros.data.photo_library import PhotoCropDataset, installed_photos
 
@@ -87,4 +93,5 @@ def _photo_library(config: DataConfig, crop: tuple[int, int] | None, seed: int) 
     photos = installed_photos("train")
     if not photos:
         return None
-    return PhotoCropDataset([p.path for p in photos], tuple(crop), length=config.length, seed=seed + 3)
+    return PhotoCropDataset([p.path for p in photos], tuple(crop), length=config.length, seed=seed + 3,
+                            labeller=labeller)

@@ -168,12 +168,13 @@ def convert_main(argv: list[str]) -> int:
 
 
 def stage_data(data: DataConfig, stages: tuple[int, ...]) -> DataConfig:
-    """The data of a run of ``stages``: a stage-1-only run trains on labelled scenes alone.
+    """The data of a run of ``stages``: a stage-1-only run trains on labelled samples alone.
 
     Stage 1's loss is the cross-entropy of labelled samples; unlabelled real frames and photo
-    crops would spend most of its steps (and codebook updates) on all-'unlabelled' maps.
+    crops would spend most of its steps (and codebook updates) on all-'unlabelled' maps. With
+    ``real_labels: segmenter`` they are labelled and stay in the mix.
     """
-    if stages == (1,) and not data.cityscapes_root:
+    if stages == (1,) and not data.cityscapes_root and data.real_labels == "none":
         return dataclasses.replace(data, synthetic_ratio=1.0, photo_library_ratio=0.0)
     return data
 

@@ -168,6 +168,8 @@ class TrainConfig:
             raise ConfigError(f"data.crop must be (H, W) >= 16, got {self.data.crop}")
         if not 0.0 <= self.data.copy_paste_p <= 1.0 or not 0.0 <= self.data.synthetic_ratio <= 1.0:
             raise ConfigError("data.copy_paste_p and data.synthetic_ratio must be in [0, 1]")
+        if self.data.real_labels not in ("none", "segmenter"):
+            raise ConfigError(f"data.real_labels must be 'none' or 'segmenter', got {self.data.real_labels!r}")
         if not 0.0 <= self.data.label_noise <= 1.0:
             raise ConfigError(f"data.label_noise must be in [0, 1], got {self.data.label_noise}")
         if self.optim.warmup_steps < 0 or not 0.0 <= self.optim.min_lr_factor <= 1.0:
