@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["rate_quality_plot", "image_grid"]
+__all__ = ["rate_quality_plot", "image_grid", "training_curve_plot"]
 
 _MARKERS = "os^vD<>ph*"
 
@@ -108,4 +108,48 @@ def image_grid(panels: Sequence[tuple[str, np.ndarray]], path: str | Path, title
         fig.savefig(path)
     finally:
         plt.close(fig)
+    return path
+
+
+def training_curve_plot(rows: Sequence[Mapping[str, Any]], path: str | Path) -> Path:
+    """Held-out LPIPS (synthetic, real frames, library photos) and decoded-map mIoU against samples seen.
+
+    Args:
+        rows: rows of ``docs/evaluation/training_curve.csv`` (strings as read by ``csv.DictReader``);
+            a row with 0 samples on both branches (the bundled model) is drawn as a dashed level.
+        path: PNG to write.
+    """
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    trained = [r for r in rows if int(r["image_samples"]) > 0]
+    colours = {"synthetic_lpips": "tab:blue", "real_lpips": "tab:red", "photos_lpips": "tab:green",
+               "real_decoded_map_lpips": "tab:orange"}
+    for key, colour in colours.items():
+        x = [int(r["image_samples"]) / 1000 for r in trained if r.get(key)]
+        left.plot(x, [float(r[key]) for r in trained if r.get(key)], "o-", color=colour,
+                  label=key.replace("_lpips", "").replace("_", " ") + " (v2)")
+        for r in rows:
+            if int(r["image_samples"]) == 0 and r.get(key):
+                left.axhline(float(r[key]), color=colour, linestyle="--", linewidth=1)
+    left.set_xlabel("image-branch samples seen (thousands)")
+    left.set_ylabel("held-out LPIPS, keep 0.25")
+    left.set_title("dashed: the bundled model", fontsize=9)
+    left.grid(True, alpha=0.3)
+    left.legend(fontsize=8)
+    x = [int(r["semantic_samples"]) / 1000 for r in trained]
+    right.plot(x, [100 * float(r["synthetic_decoded_miou"]) for r in trained], "o-", color="tab:purple",
+               label="decoded-map mIoU (v2)")
+    for r in rows:
+        if int(r["semantic_samples"]) == 0:
+            right.axhline(100 * float(r["synthetic_decoded_miou"]), color="tab:purple", linestyle="--", linewidth=1)
+    right.axhline(60, color="black", linestyle=":", linewidth=1, label="target 60 %")
+    right.set_xlabel("semantic-branch samples seen (thousands)")
+    right.set_ylabel("decoded-map mIoU at keep 0.25 (%)")
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path

@@ -15,6 +15,9 @@ The committed training states (``models/train_state/{semantic,image}``) are load
                 segmenter's labels: image-branch LPIPS / PSNR
     photos      the photo library's held-out photos (every 7th), centre 256x512 crops: LPIPS
 
+``*_decoded_map_lpips`` decode as the codec does: SPADE gets the semantic branch's decoded map
+(keep 0.25) instead of the labels SAMM saw. An older CSV is rewritten with the new columns empty.
+
 ``--baseline`` measures the ``--init`` model itself (samples 0). The network forward is used
 (no entropy coding: the bits do not change what the decoder sees), so a row costs about a
 minute on two cores. The CSV's samples columns are the states' ``samples_seen``.
@@ -32,10 +35,11 @@ import cv2
 import numpy as np
 import torch
 
-__all__ = ["COLUMNS", "measure", "main"]
+__all__ = ["COLUMNS", "measure", "main", "upgrade_csv"]
 
 COLUMNS = ("date", "model", "semantic_samples", "image_samples", "keep", "synthetic_lpips", "synthetic_psnr",
-           "synthetic_decoded_miou", "real_lpips", "real_psnr", "photos_lpips", "periodic_db")
+           "synthetic_decoded_miou", "real_lpips", "real_psnr", "photos_lpips", "periodic_db",
+           "synthetic_decoded_map_lpips", "real_decoded_map_lpips")
 KEEP = 0.25
 SIZE = (256, 512)
 
@@ -88,11 +92,17 @@ def measure(model: torch.nn.Module) -> dict[str, float]:
             labels = [np.asarray(segmenter.segment(im)) for im in images]
         x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
         lab = torch.from_numpy(np.stack(labels).astype(np.int64))
-        recon = []
+        recon, recon_decoded = [], []
         for i in range(0, len(images), 4):
             recon.append(model.image(x[i:i + 4], lab[i:i + 4], lab[i:i + 4], KEEP).image.clamp(0, 1))
+            if name != "photos":
+                s_hat = model.semantic(lab[i:i + 4], KEEP).logits.argmax(1)
+                recon_decoded.append(model.image(x[i:i + 4], lab[i:i + 4], s_hat, KEEP).image.clamp(0, 1))
         rec = (torch.cat(recon).permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
         ref = np.stack(images)
+        if recon_decoded:
+            rec_d = (torch.cat(recon_decoded).permute(0, 2, 3, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+            out[f"{name}_decoded_map_lpips"] = float(np.mean(lpips(ref, rec_d)))
         out[f"{name}_lpips"] = float(np.mean(lpips(ref, rec)))
         out[f"{name}_psnr"] = float(np.mean(psnr(ref, rec)))
         periodic += [periodic_artefact(a, b).db for a, b in zip(ref, rec)]
@@ -101,6 +111,26 @@ def measure(model: torch.nn.Module) -> dict[str, float]:
             out["synthetic_decoded_miou"] = miou(np.stack(labels), decoded.numpy()).miou
     out["periodic_db"] = float(np.mean(periodic))
     return out
+
+
+def upgrade_csv(path: Path) -> bool:
+    """Rewrite a curve CSV written with fewer columns under :data:`COLUMNS` (new cells empty).
+
+    Returns True when it was rewritten. A column the CSV has and COLUMNS lacks is an error.
+    """
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows, columns = list(reader), list(reader.fieldnames or [])
+    if columns == list(COLUMNS):
+        return False
+    unknown = sorted(set(columns) - set(COLUMNS))
+    if unknown:
+        raise ValueError(f"{path}: columns {unknown} are not curve columns")
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(COLUMNS))
+        writer.writeheader()
+        writer.writerows({k: r.get(k, "") for k in COLUMNS} for r in rows)
+    return True
 
 
 def _load(args: argparse.Namespace) -> tuple[torch.nn.Module, str, int, int]:
@@ -132,12 +162,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, default=Path("config/train/v2_cpu.yaml"))
     parser.add_argument("--csv", type=Path, default=Path("docs/evaluation/training_curve.csv"))
     parser.add_argument("--baseline", action="store_true", help="measure the --init model itself")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="only draw the CSV's curve into this PNG (no measurement)")
     args = parser.parse_args(argv)
+    if args.plot is not None:
+        from sqgan_ros.evaluation.plots import training_curve_plot
+
+        with args.csv.open(newline="", encoding="utf-8") as f:
+            print(training_curve_plot(list(csv.DictReader(f)), args.plot))
+        return 0
     model, name, sem, img = _load(args)
     row = {"date": time.strftime("%Y-%m-%d %H:%M"), "model": name, "semantic_samples": sem, "image_samples": img,
            "keep": KEEP, **{k: f"{v:.4f}" for k, v in measure(model).items()}}
     new = not args.csv.is_file()
     args.csv.parent.mkdir(parents=True, exist_ok=True)
+    if not new:
+        upgrade_csv(args.csv)
     with args.csv.open("a", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=list(COLUMNS))
         if new:
