@@ -51,6 +51,16 @@ def test_same_generator_state_same_maps_and_bad_p() -> None:
         corrupt_condition(labels, has, 1.5, torch.Generator())
     with pytest.raises(ValueError):
         corrupt_condition(labels[0], has, 0.5, torch.Generator())
+    with pytest.raises(ValueError):
+        corrupt_condition(labels, has, 0.5, torch.Generator(), kinds=("blur",))
+
+
+def test_unsure_only_adds_unlabelled_rectangles() -> None:
+    labels = scenes(32)
+    out = corrupt_condition(labels, torch.ones(32, dtype=torch.bool), 1.0, torch.Generator().manual_seed(3),
+                            kinds=("unsure",))
+    changed = out != labels
+    assert changed.any() and (out[changed] == UNLABELLED).all()
 
 
 def test_trainer_conditions_on_noisy_maps_but_scores_against_true_labels(tmp_path, monkeypatch) -> None:
@@ -96,6 +106,8 @@ def test_stage_one_codes_and_targets_the_noisy_map_and_trains_on_labelled_scenes
     batch = fixed_batch()
     trainer.train_step(batch)
     assert not torch.equal(seen[-1], batch["labels"])
+    changed = seen[-1] != batch["labels"]
+    assert (seen[-1][changed] == UNLABELLED).all()       # stage 1: only 'unlabelled' areas
     trainer.evaluate(batch)
     assert torch.equal(seen[-1], batch["labels"])
     mixed = DataConfig(synthetic_ratio=0.4, photo_library_ratio=0.35)
@@ -103,4 +115,8 @@ def test_stage_one_codes_and_targets_the_noisy_map_and_trains_on_labelled_scenes
     assert (only.synthetic_ratio, only.photo_library_ratio) == (1.0, 0.0)
     assert stage_data(mixed, (2,)) == mixed and stage_data(mixed, (1, 2, 3)) == mixed
     labelled = DataConfig(synthetic_ratio=0.4, photo_library_ratio=0.35, real_labels="segmenter")
-    assert stage_data(labelled, (1,)) == labelled       # labelled real samples stay in stage 1's mix
+    stage1 = stage_data(labelled, (1,))                  # labelled real samples stay, at 30 %
+    assert stage1.synthetic_ratio == pytest.approx(0.7)
+    assert stage1.photo_library_ratio == pytest.approx(0.35 * 0.3 / 0.6)
+    mostly_synthetic = DataConfig(synthetic_ratio=0.8, photo_library_ratio=0.1, real_labels="segmenter")
+    assert stage_data(mostly_synthetic, (1,)) == mostly_synthetic

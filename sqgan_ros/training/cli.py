@@ -167,16 +167,29 @@ def convert_main(argv: list[str]) -> int:
     return 0
 
 
+#: Largest share of segmenter-labelled real samples in a stage-1 run (:func:`stage_data`).
+STAGE1_REAL_SHARE = 0.3
+
+
 def stage_data(data: DataConfig, stages: tuple[int, ...]) -> DataConfig:
-    """The data of a run of ``stages``: a stage-1-only run trains on labelled samples alone.
+    """The data of a stage-1-only run: labelled samples, mostly synthetic scenes.
 
     Stage 1's loss is the cross-entropy of labelled samples; unlabelled real frames and photo
-    crops would spend most of its steps (and codebook updates) on all-'unlabelled' maps. With
-    ``real_labels: segmenter`` they are labelled and stay in the mix.
+    crops would spend most of its steps (and codebook updates) on all-'unlabelled' maps, so
+    without ``real_labels`` the run sees synthetic scenes alone. With ``real_labels: segmenter``
+    the segmenter's maps of real frames stay in, at most 30 % (split like the configured mix):
+    the branch must code them at run time, but their messy maps would otherwise crowd out the
+    scene layouts it learns from the synthetic ones. Other runs keep ``data``.
     """
-    if stages == (1,) and not data.cityscapes_root and data.real_labels == "none":
+    if stages != (1,) or data.cityscapes_root:
+        return data
+    if data.real_labels == "none":
         return dataclasses.replace(data, synthetic_ratio=1.0, photo_library_ratio=0.0)
-    return data
+    real = 1.0 - data.synthetic_ratio
+    if real <= STAGE1_REAL_SHARE:
+        return data
+    return dataclasses.replace(data, synthetic_ratio=1.0 - STAGE1_REAL_SHARE,
+                               photo_library_ratio=data.photo_library_ratio * STAGE1_REAL_SHARE / real)
 
 
 def main(argv: list[str] | None = None) -> int:

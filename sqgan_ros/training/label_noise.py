@@ -20,7 +20,10 @@ import torch
 
 from sqgan_ros.labels import NUM_LABELLED_CLASSES, UNLABELLED
 
-__all__ = ["corrupt_condition"]
+__all__ = ["corrupt_condition", "KINDS"]
+
+#: The corruptions, in the order their draws are made.
+KINDS = ("unsure", "wrong", "swap")
 
 
 def _rand(generator: torch.Generator) -> float:
@@ -33,7 +36,7 @@ def _randint(low: int, high: int, generator: torch.Generator) -> int:
 
 
 def corrupt_condition(labels: torch.Tensor, has_labels: torch.Tensor, p: float,
-                      generator: torch.Generator) -> torch.Tensor:
+                      generator: torch.Generator, kinds: tuple[str, ...] = KINDS) -> torch.Tensor:
     """A copy of ``labels [B, H, W]`` where each labelled sample is corrupted with probability ``p``.
 
     Args:
@@ -41,11 +44,14 @@ def corrupt_condition(labels: torch.Tensor, has_labels: torch.Tensor, p: float,
         has_labels: ``BoolTensor [B]``; samples without labels are never touched.
         p: probability in ``[0, 1]`` that a labelled sample is corrupted.
         generator: CPU random generator (the trainer seeds it from seed, stage and step).
+        kinds: the corruptions drawn from (a subset of :data:`KINDS`).
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be in [0, 1], got {p}")
     if labels.dim() != 3:
         raise ValueError(f"labels must be [B, H, W], got {tuple(labels.shape)}")
+    if not kinds or any(k not in KINDS for k in kinds):
+        raise ValueError(f"kinds must be a non-empty subset of {KINDS}, got {kinds}")
     out = labels.clone()
     if p == 0.0:
         return out
@@ -55,7 +61,7 @@ def corrupt_condition(labels: torch.Tensor, has_labels: torch.Tensor, p: float,
         if not labelled or _rand(generator) >= p:
             continue
         for _ in range(_randint(1, 3, generator)):
-            kind = _randint(0, 2, generator)
+            kind = KINDS.index(kinds[_randint(0, len(kinds) - 1, generator)])
             if kind < 2:
                 rh, rw = _randint(max(1, h // 8), max(1, h // 2), generator), _randint(max(1, w // 8), max(1, w // 2), generator)
                 y, x = _randint(0, h - rh, generator), _randint(0, w - rw, generator)

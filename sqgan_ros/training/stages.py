@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from sqgan_ros.labels import UNLABELLED
 from sqgan_ros.training import losses
 from sqgan_ros.training.config import LossConfig
 from sqgan_ros.training.discriminator import blend_unimportant, image_disc_input, semantic_disc_input
@@ -62,12 +63,17 @@ class LossContext(nn.Module):
         """The semantic CE's class weights for this batch.
 
         The paper's weights, frequency-balanced by ``config.ce_class_balance`` (the running
-        frequency first takes in the labelled samples of the batch).
+        frequency first takes in the labelled samples of the batch); 'unlabelled' keeps its
+        paper weight.
         """
         if self.config.ce_class_balance == 0.0:
             return self.ce_weights
         self.class_frequency.update(labels[has_labels.to(torch.bool).reshape(-1)])
-        return self.ce_weights * self.class_frequency.balance(self.config.ce_class_balance)
+        factor = self.class_frequency.balance(self.config.ce_class_balance)
+        # 'unlabelled' is no class of the mIoU and, rare in the maps, would be lifted the most:
+        # the branch then answers 'unlabelled' wherever it is unsure
+        factor[UNLABELLED] = 1.0
+        return self.ce_weights * factor
 
 
 def semantic_forward(branch: nn.Module, batch: dict[str, torch.Tensor], keep_ratio: float,

@@ -36,7 +36,7 @@ from sqgan_ros.training.checkpoint import CheckpointMeta, load_checkpoint, load_
 from sqgan_ros.training.config import STAGE_NAMES, TrainConfig
 from sqgan_ros.training.discriminator import PatchDiscriminator
 from sqgan_ros.training.distributed import DistInfo
-from sqgan_ros.training.label_noise import corrupt_condition
+from sqgan_ros.training.label_noise import KINDS, corrupt_condition
 from sqgan_ros.training.lpips import LPIPS
 from sqgan_ros.training.schedule import lr_factor, sample_keep_ratio
 from sqgan_ros.training.stages import LossContext, StageForward, decoded_semantic_labels, image_forward, semantic_forward
@@ -190,7 +190,10 @@ class Trainer:
         if p == 0.0:
             return batch["labels"]
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage * 10_000_000 + self.step)
-        return corrupt_condition(batch["labels"], batch["has_labels"], p, gen)
+        # the semantic branch codes what it is given: wrong rectangles and swapped classes would
+        # only blur the scene layouts its de-masker relies on; 'unlabelled' areas it must learn
+        kinds = ("unsure",) if self.stage == 1 else KINDS
+        return corrupt_condition(batch["labels"], batch["has_labels"], p, gen, kinds)
 
     def _forward(self, batch: dict[str, torch.Tensor], ratio: float | None = None,
                  branch: nn.Module | None = None, training: bool = False) -> StageForward:
