@@ -102,8 +102,12 @@ def test_stage_one_codes_and_targets_the_noisy_map_and_trains_on_labelled_scenes
         return real_forward(branch, batch, keep_ratio, ctx)
 
     monkeypatch.setattr(trainer_module, "semantic_forward", spy)
-    trainer = make_trainer(tmp_path, steps=1, data={"label_noise": 1.0, "augment": False, "copy_paste_p": 0.0})
+    quiet = make_trainer(tmp_path, steps=1, data={"label_noise": 1.0, "augment": False, "copy_paste_p": 0.0})
     batch = fixed_batch()
+    quiet.train_step(batch)
+    assert torch.equal(seen[-1], batch["labels"])         # label_noise is the image branch's
+    trainer = make_trainer(tmp_path, steps=1, data={"semantic_label_noise": 1.0, "augment": False,
+                                                    "copy_paste_p": 0.0})
     trainer.train_step(batch)
     assert not torch.equal(seen[-1], batch["labels"])
     changed = seen[-1] != batch["labels"]

@@ -42,6 +42,10 @@ class DataConfig:
             wrong rectangles, swapped classes) before it conditions the image branch in training;
             the loss keeps the true map (:mod:`sqgan_ros.training.label_noise`; applied by the
             trainer; 0 disables).
+        semantic_label_noise: the same for the semantic branch (stage 1), unlabelled rectangles
+            only, which it then codes and is scored on: what ``segmenter_min_confidence`` sends.
+            Kept small: a de-masker that has seen 'unlabelled' areas answers 'unlabelled' in
+            uniform regions it has to guess.
     """
 
     size: tuple[int, int] = (256, 512)
@@ -59,3 +63,4 @@ class DataConfig:
     photo_library_ratio: float = 0.0
     real_labels: str = "none"
     label_noise: float = 0.0
+    semantic_label_noise: float = 0.0

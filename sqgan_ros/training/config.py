@@ -170,8 +170,9 @@ class TrainConfig:
             raise ConfigError("data.copy_paste_p and data.synthetic_ratio must be in [0, 1]")
         if self.data.real_labels not in ("none", "segmenter"):
             raise ConfigError(f"data.real_labels must be 'none' or 'segmenter', got {self.data.real_labels!r}")
-        if not 0.0 <= self.data.label_noise <= 1.0:
-            raise ConfigError(f"data.label_noise must be in [0, 1], got {self.data.label_noise}")
+        for key in ("label_noise", "semantic_label_noise"):
+            if not 0.0 <= getattr(self.data, key) <= 1.0:
+                raise ConfigError(f"data.{key} must be in [0, 1], got {getattr(self.data, key)}")
         if self.optim.warmup_steps < 0 or not 0.0 <= self.optim.min_lr_factor <= 1.0:
             raise ConfigError("optim.warmup_steps must be >= 0 and min_lr_factor in [0, 1]")
         return self

@@ -182,11 +182,11 @@ class Trainer:
                                  kr.mu, kr.sigma, kr.levels)
 
     def _condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The label map of a training step, with ``data.label_noise`` applied.
+        """The label map of a training step, with ``data.label_noise`` (stage 1: ``semantic_label_noise``) applied.
 
         The image branch's condition in stages 2 and 3; the semantic branch's input and target in stage 1.
         """
-        p = self.config.data.label_noise
+        p = self.config.data.semantic_label_noise if self.stage == 1 else self.config.data.label_noise
         if p == 0.0:
             return batch["labels"]
         gen = torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.stage * 10_000_000 + self.step)
