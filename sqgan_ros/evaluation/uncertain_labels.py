@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -195,7 +196,7 @@ def _write_readme(args: argparse.Namespace, argv: list[str] | None, model: str, 
                      f"{_fmt(r['unsure_psnr'], '.2f')} |")
     cmd = " ".join(["python -m sqgan_ros.evaluation.uncertain_labels", *(argv if argv is not None else sys.argv[1:])])
     figure = (f"\n\n![original | every guess: map, decode | threshold {args.figure_threshold:g}: map, decode]"
-              f"(../../images/{args.figure.name})\n" if args.figure is not None else "\n")
+              f"({os.path.relpath(args.figure, args.out)})\n" if args.figure is not None else "\n")
     (args.out / "README.md").write_text(
         f"# Unsure segmenter pixels sent as 'unlabelled'\n\nModel `{model}`, keep ratio {args.keep:g} on both "
         f"branches, bundled segmenter; `tNN` = `segmenter_min_confidence` NN/100 (t00: every guess kept). "
