@@ -40,6 +40,20 @@ def test_each_criterion_can_refuse(metric, value) -> None:
     assert {c.metric for c in result.failures()} == {metric}
 
 
+def test_speed_is_judged_on_the_fixed_keep_point_when_the_sweep_has_one() -> None:
+    """A matched-rate point's encode time includes the keep-ratio search; the nodes encode once."""
+    searched = {"lpips": 0.3, "seg_miou": 0.6, "encode_ms": 47.0}
+    fixed = _row("keep=0.25", encode_ms=28.0, decode_ms=50.0)
+    result = GateResult(compare("real", _rows(**searched) + [fixed], _rows() + [_row("keep=0.25")]))
+    assert result.passed
+    speed = [c for c in result.criteria if c.metric.endswith("_ms")]
+    assert [(c.where, c.metric, c.candidate) for c in speed] == [
+        ("real/stills/keep=0.25", "encode_ms", 28.0), ("real/stills/keep=0.25", "decode_ms", 50.0)]
+    slow = _row("keep=0.25", encode_ms=41.0)
+    refused = GateResult(compare("real", _rows(**searched) + [slow], _rows() + [_row("keep=0.25")]))
+    assert {c.metric for c in refused.failures()} == {"encode_ms"}
+
+
 def test_missing_points_are_an_error_and_an_empty_gate_never_passes() -> None:
     with pytest.raises(ValueError, match="matched-rate points"):
         compare("real", _rows()[:1], _rows())
