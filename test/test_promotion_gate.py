@@ -89,3 +89,15 @@ def test_the_command_refuses_a_worse_model_and_keeps_the_baseline(tmp_path, repo
     reports = list((tmp_path / "out").glob("*.md"))
     assert len(reports) == 1 and "REFUSED" in reports[0].read_text()
     assert main([str(base), "--baseline", str(base)]) == 2  # the same model
+
+
+def test_readme_block_ties_each_figure_to_gate_json(tmp_path) -> None:
+    from sqgan_ros.evaluation.promotion import readme_block
+
+    result = GateResult(compare("real", _rows(lpips=0.3, seg_miou=0.6), _rows()))
+    block = readme_block(result, "aaaa", "bbbb", tmp_path)
+    line = next(x for x in block.splitlines() if x.strip().startswith("real:"))
+    assert "LPIPS 0.300 / 0.300 (was 0.400 / 0.400)" in line and "30.0 / 60.0 ms" in line
+    assert line.count(f"{{{(tmp_path / 'gate.json').as_posix()}:criteria[where=real/stills/bpp<=0.0") == 6
+    assert line.count(",metric=lpips].") == 4 and line.count(",metric=encode_ms].candidate") == 1
+    assert line.index("<!-- fig:") < line.index("~0.02 bpp")   # rates after the marker: never bound to it

@@ -150,6 +150,36 @@ def gate_table(result: GateResult, candidate: str, baseline: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def readme_block(result: GateResult, candidate: str, baseline: str, out: Path) -> str:
+    """The README's lines on a promotion: LPIPS per set and rate, and the per-frame times.
+
+    Each figure is tied to ``OUT/gate.json`` by a docs-figures marker (``sqgan_ros.tools.docs_figures``).
+    """
+    art = (out / "gate.json").as_posix()
+
+    def ref(c: Criterion, side: str) -> str:
+        return f"{{{art}:criteria[where={c.where},metric={c.metric}].{side}}}"
+
+    lines = [f"  `{candidate}` replaced `{baseline}`: every criterion of the promotion gate passed "
+             f"(`{(out / (candidate + '.md')).as_posix()}` has the table)."]
+    by_set: dict[str, list[Criterion]] = {}
+    for c in result.criteria:
+        by_set.setdefault(c.where.split("/")[0], []).append(c)
+    for name, criteria in by_set.items():
+        lpips = [c for c in criteria if c.metric == "lpips"]
+        times = [c for c in criteria if c.metric in ("encode_ms", "decode_ms")][:2]
+        if lpips:
+            rates = " and ".join(f"~{c.where.rsplit('<=', 1)[-1]} bpp" for c in lpips)
+            cand = " / ".join(f"{c.candidate:.3f}" for c in lpips)
+            base = " / ".join(f"{c.baseline:.3f}" for c in lpips)
+            marks = "; ".join([ref(c, "candidate") for c in lpips] + [ref(c, "baseline") for c in lpips])
+            lines.append(f"  {name}: LPIPS {cand} (was {base})<!-- fig: {marks} --> at {rates}"
+                         + (f"; encode / decode {times[0].candidate:.1f} / {times[1].candidate:.1f} ms per frame"
+                            f"<!-- fig: {ref(times[0], 'candidate')}; {ref(times[1], 'candidate')} -->"
+                            if len(times) == 2 else "") + ".")
+    return "\n".join(lines) + "\n"
+
+
 def refresh_readme(readme: Path, block: str) -> bool:
     """Replace the text between the gate markers of ``readme``; False when it has no markers."""
     text = readme.read_text(encoding="utf-8")
@@ -222,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if not args.dry_run:
         shutil.copy2(args.candidate, args.baseline)
-        if not refresh_readme(args.readme, f"Promotion gate (`{args.out / (cand.short_id + '.md')}`):\n\n{table}"):
+        block = readme_block(result, cand.short_id, base.short_id, args.out)
+        if not refresh_readme(args.readme, block):
             print(f"gate: {args.readme} has no {README_BEGIN} block; README not refreshed", file=sys.stderr)
     return 0
 
