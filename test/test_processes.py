@@ -35,9 +35,11 @@ def _child(mode: str) -> subprocess.Popen:
 def test_each_child_gets_the_mildest_signal_that_stops_it() -> None:
     procs = [_child("plain"), _child("ignore_int"), _child("ignore_all")]
     start = time.monotonic()
-    codes = stop_processes(procs, grace_s=1.0, term_s=1.0)
+    # a generous grace: a loaded CI machine once took over 1 s to run the plain child's
+    # KeyboardInterrupt exit, and the escalation to SIGTERM is what this test checks
+    codes = stop_processes(procs, grace_s=4.0, term_s=2.0)
     assert codes == [3, -signal.SIGTERM, -signal.SIGKILL]
-    assert time.monotonic() - start < 10.0
+    assert time.monotonic() - start < 15.0
     for proc in procs:
         proc.stdout.close()
 
