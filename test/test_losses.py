@@ -104,6 +104,10 @@ def test_loss_context_balances_only_when_configured() -> None:
     # the unlabelled sample's class 5 is not counted; class 1 (rarer than 0) gains relative weight
     assert w[5] == base[5]
     assert (w[1] / base[1]) > (w[0] / base[0])
+    before = balanced.class_frequency.freq.clone()
+    with torch.no_grad():                                # evaluation: weights, no histogram update
+        balanced.semantic_ce_weights(torch.tensor([[[7, 7, 7, 7]]]), torch.tensor([True]))
+    assert torch.equal(balanced.class_frequency.freq, before)
     rare_unlabelled = torch.tensor([[[0] * 99 + [UNLABELLED]]])
     w = balanced.semantic_ce_weights(rare_unlabelled, torch.tensor([True]))
     assert w[UNLABELLED] == base[UNLABELLED]            # never lifted: no class of the mIoU

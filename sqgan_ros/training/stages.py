@@ -68,7 +68,8 @@ class LossContext(nn.Module):
         """
         if self.config.ce_class_balance == 0.0:
             return self.ce_weights
-        self.class_frequency.update(labels[has_labels.to(torch.bool).reshape(-1)])
+        if torch.is_grad_enabled():  # training steps only: evaluation batches leave the histogram
+            self.class_frequency.update(labels[has_labels.to(torch.bool).reshape(-1)])
         factor = self.class_frequency.balance(self.config.ce_class_balance)
         # 'unlabelled' is no class of the mIoU and, rare in the maps, would be lifted the most:
         # the branch then answers 'unlabelled' wherever it is unsure
